@@ -1,0 +1,659 @@
+//! What the two Markdown walkers ([`super::mjml`] and [`super::text`]) share:
+//! the parsed event list, figure detection, footnote numbering, and a small
+//! HTML tokenizer with the tag policy used to sanitise raw HTML.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use pulldown_cmark::{Event, Parser, Tag, TagEnd};
+
+/// A pulldown-cmark event with its byte range in the Markdown source.
+pub type Spanned<'a> = (Event<'a>, Range<usize>);
+
+/// Parses `markdown` with [`super::markdown_options`] into a list of events,
+/// so the walkers can look ahead (figures, list tightness, footnotes).
+pub fn parse(markdown: &str) -> Vec<Spanned<'_>> {
+    Parser::new_ext(markdown, super::markdown_options())
+        .into_offset_iter()
+        .collect()
+}
+
+/// Index of the `End` event matching the `Start` at `start` (or the last
+/// index if the list is truncated, which pulldown-cmark never produces).
+pub fn matching_end(events: &[Spanned], start: usize) -> usize {
+    let mut depth = 0usize;
+    for (i, (event, _)) in events.iter().enumerate().skip(start) {
+        match event {
+            Event::Start(_) => depth += 1,
+            Event::End(_) => {
+                depth -= 1;
+                if depth == 0 {
+                    return i;
+                }
+            }
+            _ => {}
+        }
+    }
+    events.len().saturating_sub(1)
+}
+
+/// The plain text of inline events (an image's alt text, a caption): text and
+/// code verbatim, breaks as spaces, markup and raw HTML dropped.
+pub fn plain_text(events: &[Spanned]) -> String {
+    let mut out = String::new();
+    for (event, _) in events {
+        match event {
+            Event::Text(t) | Event::Code(t) | Event::InlineMath(t) | Event::DisplayMath(t) => {
+                out.push_str(t)
+            }
+            Event::SoftBreak | Event::HardBreak => out.push(' '),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// A paragraph that is a single image (optionally wrapped in a link),
+/// optionally followed by a caption: a paragraph (or the rest of the same
+/// paragraph, after a line break) that is one emphasised span.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Figure {
+    /// Index of the image's `Start(Image)` event.
+    pub image: usize,
+    /// Index of its `End(Image)`; the alt text is the events in between.
+    pub image_end: usize,
+    /// Index of the `Start(Link)` wrapping the image, if any.
+    pub link: Option<usize>,
+    /// The caption's inline events (inside the emphasis), if there is a caption.
+    pub caption: Option<Range<usize>>,
+    /// Index of the first event after the figure (and its caption).
+    pub next: usize,
+}
+
+impl Figure {
+    /// Detects a figure at `start`, which must be a `Start(Paragraph)`.
+    pub fn at(events: &[Spanned], start: usize) -> Option<Figure> {
+        if !matches!(events.get(start), Some((Event::Start(Tag::Paragraph), _))) {
+            return None;
+        }
+        let end = matching_end(events, start);
+        let (first, last) = trim_blank(events, start + 1, end)?;
+        // The image, or a link around it, opens the paragraph.
+        let (link, image) = match &events[first].0 {
+            Event::Start(Tag::Image { .. }) => (None, first),
+            Event::Start(Tag::Link { .. })
+                if matches!(events[first + 1].0, Event::Start(Tag::Image { .. }))
+                    && matching_end(events, first + 1) + 1 == matching_end(events, first) =>
+            {
+                (Some(first), first + 1)
+            }
+            _ => return None,
+        };
+        let image_end = matching_end(events, image);
+        let opener_end = link.map_or(image_end, |l| matching_end(events, l));
+        if opener_end == last {
+            // Image alone; a caption may be the next paragraph.
+            let mut figure = Figure {
+                image,
+                image_end,
+                link,
+                caption: None,
+                next: end + 1,
+            };
+            if matches!(events.get(end + 1), Some((Event::Start(Tag::Paragraph), _))) {
+                let caption_end = matching_end(events, end + 1);
+                if let Some(caption) = emphasis_span(events, end + 2, caption_end) {
+                    figure.caption = Some(caption);
+                    figure.next = caption_end + 1;
+                }
+            }
+            return Some(figure);
+        }
+        // Image, line break, then a caption in the same paragraph.
+        if matches!(events[opener_end + 1].0, Event::SoftBreak | Event::HardBreak) {
+            let caption = emphasis_span(events, opener_end + 2, last + 1)?;
+            return Some(Figure {
+                image,
+                image_end,
+                link,
+                caption: Some(caption),
+                next: end + 1,
+            });
+        }
+        None
+    }
+}
+
+/// `events[from..to]` without whitespace-only text at either end, as the
+/// inclusive indices of the first and last remaining event.
+fn trim_blank(events: &[Spanned], mut from: usize, mut to: usize) -> Option<(usize, usize)> {
+    let blank = |e: &Event| matches!(e, Event::Text(t) if t.trim().is_empty());
+    while from < to && blank(&events[from].0) {
+        from += 1;
+    }
+    while to > from && blank(&events[to - 1].0) {
+        to -= 1;
+    }
+    (from < to).then(|| (from, to - 1))
+}
+
+/// If `events[from..to]` is exactly one emphasis span (ignoring blank text),
+/// the range of the events inside it.
+fn emphasis_span(events: &[Spanned], from: usize, to: usize) -> Option<Range<usize>> {
+    let (first, last) = trim_blank(events, from, to)?;
+    (matches!(events[first].0, Event::Start(Tag::Emphasis)) && matching_end(events, first) == last)
+        .then(|| first + 1..last)
+}
+
+/// True when `End` closes an inline element (the rest are blocks).
+pub fn is_inline_end(end: &TagEnd) -> bool {
+    matches!(
+        end,
+        TagEnd::Emphasis
+            | TagEnd::Strong
+            | TagEnd::Strikethrough
+            | TagEnd::Superscript
+            | TagEnd::Subscript
+            | TagEnd::Link
+            | TagEnd::Image
+    )
+}
+
+/// Footnotes numbered in order of first reference; definitions nobody
+/// references are numbered after, in the order they are defined. References
+/// to labels that are never defined get no number (they stay text).
+#[derive(Debug, Default)]
+pub struct Footnotes {
+    numbers: HashMap<String, usize>,
+    bodies: Vec<Option<String>>,
+}
+
+impl Footnotes {
+    /// Numbers every defined footnote of the document.
+    pub fn new(events: &[Spanned]) -> Self {
+        let defined: Vec<String> = events
+            .iter()
+            .filter_map(|(e, _)| match e {
+                Event::Start(Tag::FootnoteDefinition(label)) => Some(footnote_key(label)),
+                _ => None,
+            })
+            .collect();
+        let referenced = events.iter().filter_map(|(e, _)| match e {
+            Event::FootnoteReference(label) => Some(footnote_key(label)),
+            _ => None,
+        });
+        let mut numbers = HashMap::new();
+        for key in referenced
+            .filter(|k| defined.contains(k))
+            .chain(defined.iter().cloned())
+        {
+            let next = numbers.len() + 1;
+            numbers.entry(key).or_insert(next);
+        }
+        Footnotes {
+            bodies: vec![None; numbers.len()],
+            numbers,
+        }
+    }
+
+    /// The number of the footnote `label`, if it is defined.
+    pub fn number(&self, label: &str) -> Option<usize> {
+        self.numbers.get(&footnote_key(label)).copied()
+    }
+
+    /// Stores the rendered body of `label` (the first definition wins).
+    pub fn define(&mut self, label: &str, body: String) {
+        if let Some(n) = self.number(label) {
+            self.bodies[n - 1].get_or_insert(body);
+        }
+    }
+
+    /// The rendered bodies, by number.
+    pub fn bodies(&self) -> impl Iterator<Item = (usize, &str)> {
+        self.bodies
+            .iter()
+            .enumerate()
+            .filter_map(|(i, b)| Some((i + 1, b.as_deref()?)))
+    }
+}
+
+/// Footnote labels match case-insensitively, like link reference labels.
+fn footnote_key(label: &str) -> String {
+    label.to_lowercase()
+}
+
+/// What to do with a raw HTML tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TagPolicy {
+    /// Safe in email: keep the tag (with allowlisted attributes).
+    Keep,
+    /// A known HTML element that is pointless in email: drop the tag, keep its content.
+    Unwrap,
+    /// Active or interactive content: drop the tag and everything inside it.
+    Remove,
+    /// Not an HTML element (`<T>`, `<pubkey>`, `<mj-text>`): it is text, shown as written.
+    Text,
+}
+
+/// The policy for the (lowercase) tag `name`.
+pub fn tag_policy(name: &str) -> TagPolicy {
+    match name {
+        "a" | "abbr" | "b" | "br" | "code" | "del" | "div" | "em" | "hr" | "i" | "img" | "kbd"
+        | "li" | "ol" | "p" | "pre" | "s" | "small" | "span" | "strong" | "sub" | "sup"
+        | "table" | "tbody" | "td" | "th" | "thead" | "tr" | "u" | "ul" | "blockquote" | "h1"
+        | "h2" | "h3" | "h4" | "h5" | "h6" | "figure" | "figcaption" | "details" | "summary"
+        | "center" | "dl" | "dt" | "dd" | "tfoot" | "caption" | "ins" | "mark" | "q" | "cite" => {
+            TagPolicy::Keep
+        }
+        "script" | "style" | "iframe" | "frame" | "frameset" | "noframes" | "object" | "embed"
+        | "applet" | "param" | "form" | "input" | "button" | "select" | "option" | "optgroup"
+        | "textarea" | "noscript" | "noembed" | "template" | "svg" | "math" | "canvas"
+        | "audio" | "video" | "source" | "track" | "head" | "title" | "meta" | "link" | "base"
+        | "xmp" | "plaintext" | "portal" | "datalist" => TagPolicy::Remove,
+        "html" | "body" | "section" | "article" | "header" | "footer" | "aside" | "main"
+        | "nav" | "address" | "font" | "big" | "tt" | "strike" | "time" | "data" | "bdi"
+        | "bdo" | "ruby" | "rt" | "rp" | "wbr" | "label" | "fieldset" | "legend" | "picture"
+        | "map" | "area" | "output" | "hgroup" | "menu" | "dialog" | "search" | "nobr"
+        | "colgroup" | "col" | "dfn" | "var" | "samp" | "meter" | "progress" | "slot" => {
+            TagPolicy::Unwrap
+        }
+        _ => TagPolicy::Text,
+    }
+}
+
+/// HTML void elements: they never have content or an end tag.
+pub fn is_void(name: &str) -> bool {
+    matches!(
+        name,
+        "area"
+            | "base"
+            | "br"
+            | "col"
+            | "embed"
+            | "hr"
+            | "img"
+            | "input"
+            | "link"
+            | "meta"
+            | "param"
+            | "source"
+            | "track"
+            | "wbr"
+    )
+}
+
+/// Elements whose content is raw text up to their end tag (no markup inside).
+fn is_raw_text(name: &str) -> bool {
+    matches!(
+        name,
+        "script" | "style" | "xmp" | "iframe" | "noembed" | "noframes" | "textarea" | "title"
+    )
+}
+
+/// One piece of raw HTML.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HtmlToken<'a> {
+    /// Text, entities not yet decoded.
+    Text(&'a str),
+    /// `<name attr=value …>`; names lowercased, values entity-decoded.
+    Start {
+        name: String,
+        attrs: Vec<(String, String)>,
+        self_closing: bool,
+        raw: &'a str,
+    },
+    /// `</name>`.
+    End { name: String, raw: &'a str },
+    /// A comment, doctype, processing instruction or CDATA section.
+    Comment,
+}
+
+/// Splits raw HTML into tokens with their byte offsets. Never fails: a `<`
+/// that does not start well-formed markup is text.
+pub fn html_tokens(html: &str) -> HtmlTokens<'_> {
+    HtmlTokens {
+        html,
+        pos: 0,
+        raw_text: None,
+    }
+}
+
+/// Iterator returned by [`html_tokens`].
+#[derive(Debug, Clone)]
+pub struct HtmlTokens<'a> {
+    html: &'a str,
+    pos: usize,
+    /// Set after a start tag like `<script>`: the content up to its end tag is text.
+    raw_text: Option<String>,
+}
+
+impl<'a> Iterator for HtmlTokens<'a> {
+    type Item = (usize, HtmlToken<'a>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let start = self.pos;
+        let rest = self.html.get(start..).filter(|r| !r.is_empty())?;
+        if let Some(name) = self.raw_text.take() {
+            let len = find_end_tag(rest, &name).unwrap_or(rest.len());
+            if len > 0 {
+                self.pos += len;
+                return Some((start, HtmlToken::Text(&rest[..len])));
+            }
+        }
+        if rest.starts_with('<') {
+            if let Some((len, token)) = markup(rest) {
+                if let HtmlToken::Start {
+                    name,
+                    self_closing: false,
+                    ..
+                } = &token
+                {
+                    if is_raw_text(name) {
+                        self.raw_text = Some(name.clone());
+                    }
+                }
+                self.pos += len;
+                return Some((start, token));
+            }
+            self.pos += 1;
+            return Some((start, HtmlToken::Text("<")));
+        }
+        let len = memchr::memchr(b'<', rest.as_bytes()).unwrap_or(rest.len());
+        self.pos += len;
+        Some((start, HtmlToken::Text(&rest[..len])))
+    }
+}
+
+/// Byte offset of `</name` (case-insensitive, followed by a delimiter) in `s`.
+fn find_end_tag(s: &str, name: &str) -> Option<usize> {
+    let bytes = s.as_bytes();
+    memchr::memmem::find_iter(bytes, b"</").find(|&i| {
+        let after = &bytes[i + 2..];
+        after.len() >= name.len()
+            && after[..name.len()].eq_ignore_ascii_case(name.as_bytes())
+            && after
+                .get(name.len())
+                .is_none_or(|c| c.is_ascii_whitespace() || matches!(c, b'/' | b'>'))
+    })
+}
+
+/// Parses the markup at the start of `s` (which starts with `<`): its length and token.
+fn markup(s: &str) -> Option<(usize, HtmlToken<'_>)> {
+    if let Some(body) = s.strip_prefix("<!--") {
+        let len = body.find("-->").map_or(s.len(), |i| 4 + i + 3);
+        return Some((len, HtmlToken::Comment));
+    }
+    if s.starts_with("<![CDATA[") {
+        let len = s.find("]]>").map_or(s.len(), |i| i + 3);
+        return Some((len, HtmlToken::Comment));
+    }
+    if s.starts_with("<!") || s.starts_with("<?") {
+        return Some((s.find('>')? + 1, HtmlToken::Comment));
+    }
+    if let Some(body) = s.strip_prefix("</") {
+        let name_len = tag_name_len(body)?;
+        let len = 2 + body.find('>')? + 1;
+        return Some((
+            len,
+            HtmlToken::End {
+                name: body[..name_len].to_ascii_lowercase(),
+                raw: &s[..len],
+            },
+        ));
+    }
+    let body = &s[1..];
+    let name_len = tag_name_len(body)?;
+    let name = body[..name_len].to_ascii_lowercase();
+    let mut attrs: Vec<(String, String)> = Vec::new();
+    let mut i = 1 + name_len;
+    let bytes = s.as_bytes();
+    loop {
+        while bytes.get(i).is_some_and(u8::is_ascii_whitespace) {
+            i += 1;
+        }
+        match bytes.get(i)? {
+            b'>' => {
+                return Some((i + 1, start_tag(name, attrs, false, &s[..i + 1])));
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'>') => {
+                return Some((i + 2, start_tag(name, attrs, true, &s[..i + 2])));
+            }
+            b'/' => i += 1,
+            _ => {
+                let name_start = i;
+                i += 1;
+                while bytes
+                    .get(i)
+                    .is_some_and(|c| !c.is_ascii_whitespace() && !matches!(c, b'/' | b'>' | b'='))
+                {
+                    i += 1;
+                }
+                let attr = s[name_start..i].to_ascii_lowercase();
+                while bytes.get(i).is_some_and(u8::is_ascii_whitespace) {
+                    i += 1;
+                }
+                let mut value = "";
+                if bytes.get(i) == Some(&b'=') {
+                    i += 1;
+                    while bytes.get(i).is_some_and(u8::is_ascii_whitespace) {
+                        i += 1;
+                    }
+                    match bytes.get(i)? {
+                        &q @ (b'"' | b'\'') => {
+                            let len = memchr::memchr(q, &bytes[i + 1..])?;
+                            value = &s[i + 1..i + 1 + len];
+                            i += len + 2;
+                        }
+                        _ => {
+                            let start = i;
+                            while bytes
+                                .get(i)
+                                .is_some_and(|c| !c.is_ascii_whitespace() && *c != b'>')
+                            {
+                                i += 1;
+                            }
+                            value = &s[start..i];
+                        }
+                    }
+                }
+                if !attrs.iter().any(|(a, _)| *a == attr) {
+                    attrs.push((attr, html_escape::decode_html_entities(value).into_owned()));
+                }
+            }
+        }
+    }
+}
+
+fn start_tag<'a>(
+    name: String,
+    attrs: Vec<(String, String)>,
+    self_closing: bool,
+    raw: &'a str,
+) -> HtmlToken<'a> {
+    HtmlToken::Start {
+        name,
+        attrs,
+        self_closing,
+        raw,
+    }
+}
+
+/// Length of the tag name at the start of `s`: an ASCII letter, then
+/// anything up to whitespace, `/` or `>`.
+fn tag_name_len(s: &str) -> Option<usize> {
+    let bytes = s.as_bytes();
+    if !bytes.first()?.is_ascii_alphabetic() {
+        return None;
+    }
+    Some(
+        bytes
+            .iter()
+            .position(|c| c.is_ascii_whitespace() || matches!(c, b'/' | b'>'))
+            .unwrap_or(bytes.len()),
+    )
+}
+
+/// Drops comments and [`TagPolicy::Remove`] elements with their content,
+/// across the several chunks of raw HTML one Markdown block can hold (inline
+/// `<script>`, then Markdown text, then `</script>`). Reset it at the end of
+/// each block so an element left open cannot swallow the rest of the issue.
+#[derive(Debug, Default)]
+pub struct RawHtmlFilter {
+    /// The removed element being skipped, and how deeply it is nested in itself.
+    skipping: Option<(String, usize)>,
+}
+
+impl RawHtmlFilter {
+    /// The token if it survives.
+    pub fn accept<'a>(&mut self, token: HtmlToken<'a>) -> Option<HtmlToken<'a>> {
+        if let Some((skipped, depth)) = &mut self.skipping {
+            match &token {
+                HtmlToken::Start {
+                    name,
+                    self_closing: false,
+                    ..
+                } if name == skipped => *depth += 1,
+                HtmlToken::End { name, .. } if name == skipped => {
+                    *depth -= 1;
+                    if *depth == 0 {
+                        self.skipping = None;
+                    }
+                }
+                _ => {}
+            }
+            return None;
+        }
+        match &token {
+            HtmlToken::Comment => None,
+            HtmlToken::Start {
+                name, self_closing, ..
+            } if tag_policy(name) == TagPolicy::Remove => {
+                if !self_closing && !is_void(name) {
+                    self.skipping = Some((name.clone(), 1));
+                }
+                None
+            }
+            HtmlToken::End { name, .. } if tag_policy(name) == TagPolicy::Remove => None,
+            _ => Some(token),
+        }
+    }
+
+    /// True inside a removed element: Markdown text there is dropped too.
+    pub fn skipping(&self) -> bool {
+        self.skipping.is_some()
+    }
+
+    /// Forgets an unclosed removed element (end of a Markdown block).
+    pub fn reset(&mut self) {
+        self.skipping = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens(html: &str) -> Vec<HtmlToken<'_>> {
+        html_tokens(html).map(|(_, t)| t).collect()
+    }
+
+    #[test]
+    fn tokenizes_tags_text_and_comments() {
+        let t = tokens("a <B class='x' Title=\"&quot;q&amp;\" hidden>b</b><!-- c --><br/>");
+        assert_eq!(t[0], HtmlToken::Text("a "));
+        match &t[1] {
+            HtmlToken::Start { name, attrs, .. } => {
+                assert_eq!(name, "b");
+                assert_eq!(
+                    attrs,
+                    &[
+                        ("class".to_string(), "x".to_string()),
+                        ("title".to_string(), "\"q&".to_string()),
+                        ("hidden".to_string(), String::new())
+                    ]
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(t[2], HtmlToken::Text("b"));
+        assert!(matches!(&t[3], HtmlToken::End { name, .. } if name == "b"));
+        assert_eq!(t[4], HtmlToken::Comment);
+        assert!(matches!(&t[5], HtmlToken::Start { name, self_closing: true, .. } if name == "br"));
+        assert_eq!(t.len(), 6);
+    }
+
+    #[test]
+    fn malformed_markup_is_text() {
+        let t = tokens("1 < 2 <a href=\"x>oops");
+        assert!(t.iter().all(|t| matches!(t, HtmlToken::Text(_))));
+        let text: String = t
+            .iter()
+            .map(|t| match t {
+                HtmlToken::Text(s) => *s,
+                _ => "",
+            })
+            .collect();
+        assert_eq!(text, "1 < 2 <a href=\"x>oops");
+    }
+
+    #[test]
+    fn script_content_is_raw_text() {
+        let t = tokens("<script>if (a<b) x = '</b>';</SCRIPT>after");
+        assert!(matches!(&t[0], HtmlToken::Start { name, .. } if name == "script"));
+        assert_eq!(t[1], HtmlToken::Text("if (a<b) x = '</b>';"));
+        assert!(matches!(&t[2], HtmlToken::End { name, .. } if name == "script"));
+        assert_eq!(t[3], HtmlToken::Text("after"));
+    }
+
+    #[test]
+    fn filter_removes_active_content_across_chunks() {
+        let mut f = RawHtmlFilter::default();
+        let kept: Vec<_> = tokens("<p><style>p{}</style><object><object>x</object>y</object>z")
+            .into_iter()
+            .filter_map(|t| f.accept(t))
+            .collect();
+        assert_eq!(kept.len(), 2, "{kept:?}");
+        assert_eq!(kept[1], HtmlToken::Text("z"));
+        assert!(f.accept(tokens("<script>")[0].clone()).is_none());
+        assert!(f.skipping());
+        f.reset();
+        assert!(!f.skipping());
+    }
+
+    #[test]
+    fn figure_detection() {
+        let md = "![a](i.png)\n\n_cap_\n\n[![b](j.png)](https://x)\n\n*not* a caption\n\n![c](k.png)\n_same para_\n\ntext ![d](l.png)\n";
+        let events = parse(md);
+        let starts: Vec<usize> = events
+            .iter()
+            .enumerate()
+            .filter(|(_, (e, _))| matches!(e, Event::Start(Tag::Paragraph)))
+            .map(|(i, _)| i)
+            .collect();
+        let f0 = Figure::at(&events, starts[0]).unwrap();
+        assert_eq!(plain_text(&events[f0.caption.clone().unwrap()]), "cap");
+        assert_eq!(f0.next, starts[2]);
+        let f1 = Figure::at(&events, starts[2]).unwrap();
+        assert!(f1.link.is_some());
+        assert_eq!(f1.caption, None);
+        assert_eq!(plain_text(&events[f1.image + 1..f1.image_end]), "b");
+        assert!(Figure::at(&events, starts[3]).is_none());
+        let f3 = Figure::at(&events, starts[4]).unwrap();
+        assert_eq!(plain_text(&events[f3.caption.unwrap()]), "same para");
+        assert!(Figure::at(&events, starts[5]).is_none());
+    }
+
+    #[test]
+    fn footnotes_numbered_by_first_reference() {
+        let md = "a[^z] b[^y] c[^z] d[^nope]\n\n[^y]: Y\n[^unused]: U\n[^Z]: Z\n";
+        let mut f = Footnotes::new(&parse(md));
+        assert_eq!(f.number("z"), Some(1));
+        assert_eq!(f.number("y"), Some(2));
+        assert_eq!(f.number("unused"), Some(3));
+        assert_eq!(f.number("nope"), None);
+        f.define("y", "Y".into());
+        f.define("y", "again".into());
+        f.define("Z", "Z".into());
+        assert_eq!(f.bodies().collect::<Vec<_>>(), [(1, "Z"), (2, "Y")]);
+    }
+}

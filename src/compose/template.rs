@@ -1,0 +1,183 @@
+//! The layout templates in `templates/`, rendered by minijinja with strict
+//! undefined behaviour: a misspelt variable is an error at `check` time,
+//! not a blank in ten thousand inboxes.
+
+use std::path::{Path, PathBuf};
+
+use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
+
+use crate::error::{Error, Result};
+
+/// The HTML layout: MJML with `{{ body|safe }}` where the issue goes.
+pub const HTML_LAYOUT: &str = "email.mjml";
+/// The plain-text layout.
+pub const TEXT_LAYOUT: &str = "email.txt";
+/// The skeleton for `letterpress new`.
+pub const NEW_ISSUE: &str = "new-issue.md";
+
+/// A template directory, loaded on demand.
+pub struct Templates {
+    env: Environment<'static>,
+    dir: PathBuf,
+}
+
+impl std::fmt::Debug for Templates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Templates").field("dir", &self.dir).finish()
+    }
+}
+
+impl Templates {
+    /// Templates read from `dir` (each file is read when first used).
+    pub fn from_dir(dir: &Path) -> Result<Templates> {
+        if !dir.is_dir() {
+            return Err(Error::Usage(format!(
+                "{}: template directory not found; set `paths.templates` in letterpress.toml or restore templates/ from the letterpress repository",
+                dir.display()
+            )));
+        }
+        let mut env = Environment::new();
+        configure(&mut env);
+        env.set_loader(minijinja::path_loader(dir));
+        Ok(Templates {
+            env,
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// Templates given as (name, source) pairs; for tests.
+    pub fn from_sources(sources: &[(&str, &str)]) -> Result<Templates> {
+        let mut env = Environment::new();
+        configure(&mut env);
+        for (name, src) in sources {
+            env.add_template_owned(name.to_string(), src.to_string())
+                .map_err(|e| template_error(Path::new(""), &e))?;
+        }
+        Ok(Templates {
+            env,
+            dir: PathBuf::new(),
+        })
+    }
+
+    /// The directory the templates come from.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Renders template `name` with `ctx`; errors name the file and line.
+    pub fn render(&self, name: &str, ctx: &Value) -> Result<String> {
+        let tmpl = self
+            .env
+            .get_template(name)
+            .map_err(|e| template_error(&self.dir, &e))?;
+        tmpl.render(ctx).map_err(|e| template_error(&self.dir, &e))
+    }
+
+    /// Renders a one-line template string (e.g. the UTM campaign) with `ctx`.
+    pub fn render_str(&self, what: &str, source: &str, ctx: &Value) -> Result<String> {
+        self.env
+            .render_str(source, ctx)
+            .map_err(|e| Error::Template {
+                path: PathBuf::from(what),
+                line: None,
+                message: chain(&e),
+            })
+    }
+}
+
+fn configure(env: &mut Environment<'static>) {
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_keep_trailing_newline(true);
+    env.set_auto_escape_callback(|name| {
+        if name.ends_with(".mjml") || name.ends_with(".html") {
+            AutoEscape::Html
+        } else {
+            AutoEscape::None
+        }
+    });
+    env.add_filter("wrap", wrap_filter);
+}
+
+/// `{{ text|wrap }}` / `{{ text|wrap(60) }}`: word-wraps plain text at 76 columns.
+fn wrap_filter(text: String, width: Option<usize>) -> String {
+    let opts = textwrap::Options::new(width.unwrap_or(76)).break_words(false);
+    text.lines()
+        .map(|l| textwrap::fill(l, &opts))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn chain(e: &minijinja::Error) -> String {
+    let mut msg = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        source = s.source();
+    }
+    msg
+}
+
+fn template_error(dir: &Path, e: &minijinja::Error) -> Error {
+    let path = match e.name() {
+        Some(n) => dir.join(n),
+        None => dir.to_path_buf(),
+    };
+    let mut message = e
+        .detail()
+        .map(str::to_string)
+        .unwrap_or_else(|| e.kind().to_string());
+    if e.kind() == minijinja::ErrorKind::UndefinedError {
+        message.push_str(" (a variable or attribute that does not exist: check its spelling; `letterpress check` lists what templates can use)");
+    }
+    if e.kind() == minijinja::ErrorKind::TemplateNotFound {
+        message = format!(
+            "template {} not found in {}",
+            e.name().unwrap_or("?"),
+            dir.display()
+        );
+    }
+    Error::Template {
+        path,
+        line: e.line(),
+        message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strict_undefined_names_file_and_line() {
+        let t = Templates::from_sources(&[("email.mjml", "<p>\n{{ issue.titel }}</p>")]).unwrap();
+        let ctx = minijinja::context! { issue => minijinja::context! { title => "x" } };
+        let e = t.render("email.mjml", &ctx).unwrap_err();
+        match e {
+            Error::Template {
+                path,
+                line,
+                message,
+            } => {
+                assert_eq!(path, PathBuf::from("email.mjml"));
+                assert_eq!(line, Some(2));
+                assert!(message.contains("spelling"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn mjml_is_escaped_text_is_not() {
+        let t = Templates::from_sources(&[("a.mjml", "{{ v }}"), ("a.txt", "{{ v }}")]).unwrap();
+        let ctx = minijinja::context! { v => "<b>&" };
+        assert_eq!(t.render("a.mjml", &ctx).unwrap(), "&lt;b&gt;&amp;");
+        assert_eq!(t.render("a.txt", &ctx).unwrap(), "<b>&");
+    }
+
+    #[test]
+    fn syntax_error_has_line() {
+        let e = Templates::from_sources(&[("x.mjml", "ok\n{% if %}")]).unwrap_err();
+        assert!(matches!(e, Error::Template { line: Some(2), .. }), "{e:?}");
+    }
+}

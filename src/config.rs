@@ -1,0 +1,436 @@
+//! `letterpress.toml`: the newsletter's settings.
+//!
+//! Every table rejects unknown keys, so a typo is an error that names the key
+//! instead of a setting silently ignored.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{read_text, Error, Result};
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The newsletter itself: name, sender, addresses.
+    pub newsletter: Newsletter,
+    /// UTM tagging of links.
+    #[serde(default)]
+    pub utm: UtmConfig,
+    /// Where things live, relative to the config file.
+    #[serde(default)]
+    pub paths: Paths,
+    /// Unsubscribe links and the secret that signs them.
+    #[serde(default)]
+    pub unsubscribe: Unsubscribe,
+    /// The SMTP relay and the delivery engine.
+    #[serde(default)]
+    pub smtp: Smtp,
+    /// Optional DKIM signing.
+    #[serde(default)]
+    pub dkim: Option<Dkim>,
+    /// How often issues go out (used by `letterpress new`).
+    #[serde(default)]
+    pub schedule: Schedule,
+    /// The directory the config file is in; relative paths resolve against it.
+    #[serde(skip)]
+    pub root: PathBuf,
+}
+
+/// `[newsletter]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Newsletter {
+    /// Shown in the header and as the From display name default.
+    pub name: String,
+    /// The sender, `Name <address>` or a bare address.
+    pub from: String,
+    /// Where replies go; defaults to `from`.
+    #[serde(default)]
+    pub reply_to: Option<String>,
+    /// The public web address of the newsletter (archive, list pages).
+    pub web_url: String,
+    /// The sender's postal address (required by CAN-SPAM and friends), shown in the footer.
+    pub postal_address: String,
+    /// One line under the name in the header; optional.
+    #[serde(default)]
+    pub tagline: Option<String>,
+    /// Why the reader gets this email, shown in the footer.
+    #[serde(default = "default_reason")]
+    pub reason: String,
+    /// The `lang` of the HTML, e.g. `en`.
+    #[serde(default = "default_language")]
+    pub language: String,
+    /// The `List-Id` header's identifier, e.g. `weekly.example.com`; defaults to the sender's domain.
+    #[serde(default)]
+    pub list_id: Option<String>,
+    /// Colour of links and accents, a CSS colour.
+    #[serde(default = "default_accent")]
+    pub accent_color: String,
+}
+
+fn default_reason() -> String {
+    "You are receiving this because you subscribed to this newsletter.".into()
+}
+fn default_language() -> String {
+    "en".into()
+}
+fn default_accent() -> String {
+    "#2563eb".into()
+}
+
+/// `[utm]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UtmConfig {
+    /// Tag links at all.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// `utm_source`; defaults to the newsletter name.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// `utm_medium`.
+    #[serde(default = "default_medium")]
+    pub medium: String,
+    /// `utm_campaign`, a template with `{{ number }}`, `{{ date }}`, `{{ slug }}`.
+    #[serde(default = "default_campaign")]
+    pub campaign: String,
+}
+
+impl Default for UtmConfig {
+    fn default() -> Self {
+        UtmConfig {
+            enabled: true,
+            source: None,
+            medium: default_medium(),
+            campaign: default_campaign(),
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_medium() -> String {
+    "email".into()
+}
+fn default_campaign() -> String {
+    "issue-{{ number }}".into()
+}
+
+/// `[paths]`, relative to the config file's directory.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Paths {
+    /// Issue files (`ISSUE` numbers are looked up here).
+    #[serde(default = "default_issues")]
+    pub issues: PathBuf,
+    /// Templates (`email.mjml`, `email.txt`, `new-issue.md`).
+    #[serde(default = "default_templates")]
+    pub templates: PathBuf,
+    /// The subscriber list.
+    #[serde(default = "default_subscribers")]
+    pub subscribers: PathBuf,
+    /// Where `preview` writes by default.
+    #[serde(default = "default_out")]
+    pub out: PathBuf,
+    /// Where send journals live.
+    #[serde(default = "default_journal")]
+    pub journal: PathBuf,
+}
+
+impl Default for Paths {
+    fn default() -> Self {
+        Paths {
+            issues: default_issues(),
+            templates: default_templates(),
+            subscribers: default_subscribers(),
+            out: default_out(),
+            journal: default_journal(),
+        }
+    }
+}
+
+fn default_issues() -> PathBuf {
+    "issues".into()
+}
+fn default_templates() -> PathBuf {
+    "templates".into()
+}
+fn default_subscribers() -> PathBuf {
+    "subscribers.toml".into()
+}
+fn default_out() -> PathBuf {
+    "out".into()
+}
+fn default_journal() -> PathBuf {
+    ".letterpress/journal".into()
+}
+
+/// `[unsubscribe]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Unsubscribe {
+    /// An https URL template; `{token}` and `{email}` are filled in per
+    /// recipient (the email percent-encoded, the token an HMAC of it).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// A `mailto:` address for `List-Unsubscribe`, e.g. `unsubscribe@example.com`.
+    #[serde(default)]
+    pub mailto: Option<String>,
+    /// The environment variable holding the HMAC secret for tokens.
+    #[serde(default = "default_secret_env")]
+    pub secret_env: String,
+}
+
+impl Default for Unsubscribe {
+    fn default() -> Self {
+        Unsubscribe {
+            url: None,
+            mailto: None,
+            secret_env: default_secret_env(),
+        }
+    }
+}
+
+fn default_secret_env() -> String {
+    "LETTERPRESS_UNSUBSCRIBE_SECRET".into()
+}
+
+/// `[smtp]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Smtp {
+    /// `smtps://host:465` (implicit TLS), `smtp://host:587` (STARTTLS required),
+    /// or `smtp://127.0.0.1:2525` (plaintext, loopback only unless `allow_plaintext`).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// The AUTH user name; the password comes from `LETTERPRESS_SMTP_PASSWORD` or `password_command`.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// A command whose standard output is the password (e.g. `pass show smtp`).
+    #[serde(default)]
+    pub password_command: Option<String>,
+    /// Allow plaintext SMTP to a non-loopback host. Dangerous.
+    #[serde(default)]
+    pub allow_plaintext: bool,
+    /// Parallel connections.
+    #[serde(default = "default_connections")]
+    pub connections: usize,
+    /// Messages per second across all connections (unlimited when absent).
+    #[serde(default)]
+    pub rate_per_second: Option<f64>,
+    /// Messages per hour across all connections (unlimited when absent).
+    #[serde(default)]
+    pub rate_per_hour: Option<u64>,
+    /// Reconnect after this many messages on one connection.
+    #[serde(default = "default_per_connection")]
+    pub max_per_connection: usize,
+    /// Seconds to wait for any one SMTP reply.
+    #[serde(default = "default_timeout")]
+    pub timeout_seconds: u64,
+    /// Attempts per recipient for temporary (4xx) failures before it is deferred.
+    #[serde(default = "default_attempts")]
+    pub max_attempts: u32,
+    /// The name we greet the server with (EHLO); defaults to the sender's domain.
+    #[serde(default)]
+    pub hello_name: Option<String>,
+}
+
+impl Default for Smtp {
+    fn default() -> Self {
+        Smtp {
+            url: None,
+            username: None,
+            password_command: None,
+            allow_plaintext: false,
+            connections: default_connections(),
+            rate_per_second: None,
+            rate_per_hour: None,
+            max_per_connection: default_per_connection(),
+            timeout_seconds: default_timeout(),
+            max_attempts: default_attempts(),
+            hello_name: None,
+        }
+    }
+}
+
+fn default_connections() -> usize {
+    4
+}
+fn default_per_connection() -> usize {
+    1000
+}
+fn default_timeout() -> u64 {
+    60
+}
+fn default_attempts() -> u32 {
+    5
+}
+
+/// `[dkim]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dkim {
+    /// The signing domain (`d=`).
+    pub domain: String,
+    /// The selector (`s=`).
+    pub selector: String,
+    /// `ed25519` or `rsa`.
+    pub algorithm: String,
+    /// PEM file with the private key (never committed).
+    pub private_key: PathBuf,
+}
+
+/// `[schedule]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Schedule {
+    /// Days between issues.
+    #[serde(default = "default_cadence")]
+    pub cadence_days: u32,
+}
+
+impl Default for Schedule {
+    fn default() -> Self {
+        Schedule {
+            cadence_days: default_cadence(),
+        }
+    }
+}
+
+fn default_cadence() -> u32 {
+    14
+}
+
+impl Config {
+    /// Parses a configuration; `path` is used in error messages and as the root.
+    pub fn parse(text: &str, path: &Path) -> Result<Config> {
+        let mut config: Config = toml::from_str(text).map_err(|e| toml_error(path, text, &e))?;
+        config.root = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        config.validate(path)?;
+        Ok(config)
+    }
+
+    /// Reads and parses `path`.
+    pub fn from_file(path: &Path) -> Result<Config> {
+        let text = read_text(path).map_err(|e| match e {
+            Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => Error::Usage(format!(
+                "{}: no configuration file here; create one (copy letterpress.toml from the letterpress repository) or pass --config PATH",
+                path.display()
+            )),
+            other => other,
+        })?;
+        Config::parse(&text, path)
+    }
+
+    fn validate(&self, path: &Path) -> Result<()> {
+        let bad = |key: &str, msg: String| Err(Error::parse(path, None, format!("`{key}`: {msg}")));
+        if let Err(e) = self.newsletter.from.parse::<lettre::message::Mailbox>() {
+            return bad(
+                "newsletter.from",
+                format!("{e}; write `Name <you@example.com>`"),
+            );
+        }
+        if let Some(r) = &self.newsletter.reply_to {
+            if let Err(e) = r.parse::<lettre::message::Mailbox>() {
+                return bad(
+                    "newsletter.reply_to",
+                    format!("{e}; write `Name <you@example.com>`"),
+                );
+            }
+        }
+        if url::Url::parse(&self.newsletter.web_url).is_err() {
+            return bad(
+                "newsletter.web_url",
+                "must be an absolute URL such as https://example.com".into(),
+            );
+        }
+        if let Some(u) = &self.unsubscribe.url {
+            if !u.starts_with("https://") && !u.starts_with("http://") {
+                return bad(
+                    "unsubscribe.url",
+                    "must be an http(s) URL containing {token}".into(),
+                );
+            }
+        }
+        if self.smtp.connections == 0 {
+            return bad("smtp.connections", "must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// Resolves a path from the config against the config's directory.
+    pub fn resolve(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.root.join(p)
+        }
+    }
+
+    /// The sender's mailbox (validated at parse time).
+    pub fn from_mailbox(&self) -> lettre::message::Mailbox {
+        self.newsletter
+            .from
+            .parse()
+            .expect("validated in Config::parse")
+    }
+}
+
+/// Turns a `toml` error into one naming the file, the line and the fix.
+pub fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> Error {
+    let line = e.span().map(|s| crate::diagnostic::line_of(text, s.start));
+    let mut message = e.message().to_string();
+    if message.starts_with("unknown field") {
+        message.push_str("; remove it or fix its spelling");
+    }
+    Error::parse(path, line, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: &str = r#"
+[newsletter]
+name = "Test Weekly"
+from = "Test Weekly <news@example.com>"
+web_url = "https://example.com"
+postal_address = "1 Example Street, Exampleton"
+"#;
+
+    #[test]
+    fn minimal_config_has_defaults() {
+        let c = Config::parse(MIN, Path::new("dir/letterpress.toml")).unwrap();
+        assert_eq!(c.smtp.connections, 4);
+        assert_eq!(c.schedule.cadence_days, 14);
+        assert_eq!(c.root, PathBuf::from("dir"));
+        assert!(c.utm.enabled);
+    }
+
+    #[test]
+    fn unknown_key_names_key_and_line() {
+        let text = format!("{MIN}colour = \"red\"\n");
+        let e = Config::parse(&text, Path::new("letterpress.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("letterpress.toml:7"), "{e}");
+        assert!(e.contains("colour"), "{e}");
+        assert!(e.contains("remove it"), "{e}");
+    }
+
+    #[test]
+    fn bad_from_is_rejected() {
+        let text = MIN.replace("Test Weekly <news@example.com>", "not an address");
+        let e = Config::parse(&text, Path::new("l.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("newsletter.from"), "{e}");
+    }
+}

@@ -1,0 +1,29 @@
+//! # letterpress
+//!
+//! Compose a newsletter issue written in Markdown into a responsive MJML
+//! email with a plain-text twin, preview it, check it, and send it over SMTP.
+//!
+//! Data flows through named types, one stage per module:
+//!
+//! ```text
+//!  issues/040.md ──▶ issue::Issue ──▶ compose::RenderedEmail ──▶ message::OutgoingMessage ──▶ send::Outcome ──▶ report
+//!  (front matter      (parse, fix     (MJML + HTML + text,       (per recipient: headers,      (per recipient,     (summary,
+//!   + Markdown)        entities)        rendered ONCE per issue)    slots filled, DKIM)          journaled)          failures)
+//! ```
+//!
+//! - [`config`]: `letterpress.toml`, the newsletter's settings.
+//! - [`issue`]: an issue file: front matter (YAML, TOML or Pelican) + Markdown body.
+//! - [`mojibake`]: detection and repair of UTF-8 text mis-decoded as Mac Roman or Windows-1252.
+//! - [`compose`]: Markdown to MJML and plain text, templates, MJML to HTML.
+//! - [`check`]: pre-flight checks that turn a composed issue into [`diagnostic::Diagnostic`]s.
+//! - [`message`]: the per-recipient RFC 5322 message, built the same way for `preview`, `--dry-run` and `send`.
+
+pub mod compose;
+pub mod config;
+pub mod diagnostic;
+pub mod error;
+pub mod issue;
+pub mod message;
+pub mod mojibake;
+
+pub use error::{Error, Result};

@@ -1,0 +1,566 @@
+//! Stage 3: the per-recipient message.
+//!
+//! [`MessageTemplate`] is built once per issue from a [`RenderedEmail`]: the
+//! HTML and text are split at the [`Slot`] sentinels and the static pieces are
+//! quoted-printable encoded once. [`MessageTemplate::build`] then costs only
+//! the few recipient values (escaped for HTML, encoded for URLs), the headers
+//! and a copy. `preview`'s `.eml`, `send --dry-run` and `send` all call it.
+
+use std::time::SystemTime;
+
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use lettre::message::header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue};
+use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
+use lettre::Address;
+use sha2::{Digest, Sha256};
+
+use crate::compose::links::encode_component;
+use crate::compose::RenderedEmail;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::issue::Issue;
+
+/// A value that differs per recipient. Templates see a sentinel in its place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    /// `{{ subscriber.name }}` (empty when the subscriber has none).
+    Name,
+    /// `{{ subscriber.email }}`.
+    Email,
+    /// `{{ unsubscribe_url }}`.
+    UnsubscribeUrl,
+}
+
+impl Slot {
+    /// Every slot.
+    pub const ALL: [Slot; 3] = [Slot::Name, Slot::Email, Slot::UnsubscribeUrl];
+
+    /// The placeholder composed into the HTML and text. Letters and digits
+    /// only, so HTML escaping, CSS inlining and minifying leave it intact.
+    pub const fn sentinel(self) -> &'static str {
+        match self {
+            Slot::Name => "LPSLOTxNAMEx7q",
+            Slot::Email => "LPSLOTxEMAILx7q",
+            Slot::UnsubscribeUrl => "LPSLOTxUNSUBx7q",
+        }
+    }
+}
+
+/// One person on the list, as the message builder needs them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipient {
+    /// Their address (validated).
+    pub email: Address,
+    /// Their display name, if known.
+    pub name: Option<String>,
+}
+
+impl Recipient {
+    /// A recipient without a display name.
+    pub fn new(email: Address) -> Self {
+        Recipient { email, name: None }
+    }
+
+    /// The recipient's name with control characters (CR, LF, ...) removed.
+    fn clean_name(&self) -> String {
+        self.name
+            .as_deref()
+            .unwrap_or("")
+            .chars()
+            .filter(|c| !c.is_control())
+            .collect::<String>()
+            .trim()
+            .to_string()
+    }
+}
+
+/// Signs unsubscribe tokens: an HMAC-SHA256 of the lower-cased address, so a
+/// stranger who knows an address cannot unsubscribe it.
+#[derive(Clone)]
+pub struct UnsubscribeSigner {
+    secret: Vec<u8>,
+}
+
+impl std::fmt::Debug for UnsubscribeSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("UnsubscribeSigner { secret: <hidden> }")
+    }
+}
+
+impl UnsubscribeSigner {
+    /// A signer with this secret.
+    pub fn new(secret: impl Into<Vec<u8>>) -> Self {
+        UnsubscribeSigner {
+            secret: secret.into(),
+        }
+    }
+
+    /// The token for `email`: 22 characters of URL-safe base64.
+    pub fn token(&self, email: &str) -> String {
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes any key length");
+        mac.update(email.to_ascii_lowercase().as_bytes());
+        let tag = mac.finalize().into_bytes();
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&tag[..16])
+    }
+
+    /// True when `token` is the one for `email` (constant time).
+    pub fn verify(&self, email: &str, token: &str) -> bool {
+        let Ok(raw) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token) else {
+            return false;
+        };
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes any key length");
+        mac.update(email.to_ascii_lowercase().as_bytes());
+        mac.verify_truncated_left(&raw).is_ok() && raw.len() == 16
+    }
+}
+
+/// How a message is being built.
+#[derive(Debug, Clone, Default)]
+pub struct MessageOptions {
+    /// A test send: subject prefixed `[TEST] ` and a unique Message-ID, so the
+    /// mailbox does not deduplicate repeated tests.
+    pub test: bool,
+    /// The secret for unsubscribe tokens; required when the URL has `{token}`.
+    pub unsubscribe_secret: Option<Vec<u8>>,
+    /// DKIM signing, when configured.
+    pub dkim: Option<std::sync::Arc<lettre::message::dkim::DkimConfig>>,
+}
+
+/// The message for one recipient, ready for SMTP.
+#[derive(Debug, Clone)]
+pub struct OutgoingMessage {
+    /// The SMTP envelope: sender and exactly one recipient.
+    pub envelope: lettre::address::Envelope,
+    /// The Message-ID (with angle brackets), stable across retries.
+    pub message_id: String,
+    /// The RFC 5322 bytes, CRLF line endings.
+    pub bytes: Vec<u8>,
+}
+
+/// A body split at its slots, static pieces already quoted-printable encoded.
+#[derive(Debug, Clone)]
+struct SlottedBody {
+    parts: Vec<Part>,
+    encoded_len: usize,
+}
+
+#[derive(Debug, Clone)]
+enum Part {
+    Static(Vec<u8>),
+    Slot(Slot),
+}
+
+/// How a slot value is escaped where it lands.
+#[derive(Debug, Clone, Copy)]
+enum Context {
+    Html,
+    Text,
+}
+
+impl SlottedBody {
+    fn new(source: &str) -> SlottedBody {
+        let mut parts = Vec::new();
+        let mut rest = source;
+        loop {
+            let next = Slot::ALL
+                .iter()
+                .filter_map(|&s| rest.find(s.sentinel()).map(|i| (i, s)))
+                .min_by_key(|&(i, _)| i);
+            match next {
+                Some((i, slot)) => {
+                    if i > 0 {
+                        parts.push(Part::Static(qp_encode(&rest[..i], true)));
+                    }
+                    parts.push(Part::Slot(slot));
+                    rest = &rest[i + slot.sentinel().len()..];
+                }
+                None => {
+                    if !rest.is_empty() {
+                        parts.push(Part::Static(qp_encode(rest, false)));
+                    }
+                    break;
+                }
+            }
+        }
+        let encoded_len = parts
+            .iter()
+            .map(|p| match p {
+                Part::Static(b) => b.len(),
+                Part::Slot(_) => 64,
+            })
+            .sum();
+        SlottedBody { parts, encoded_len }
+    }
+
+    fn fill(&self, values: &SlotValues, ctx: Context) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.encoded_len);
+        for part in &self.parts {
+            match part {
+                Part::Static(b) => out.extend_from_slice(b),
+                Part::Slot(s) => {
+                    let raw = values.get(*s);
+                    let value = match ctx {
+                        Context::Html => html_escape::encode_quoted_attribute(raw),
+                        Context::Text => raw.into(),
+                    };
+                    // Each slot value is its own run of QP lines ending in a
+                    // soft break, so line lengths stay within 76 octets.
+                    if !value.is_empty() {
+                        out.extend_from_slice(&qp_encode(&value, true));
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+struct SlotValues {
+    name: String,
+    email: String,
+    unsubscribe_url: String,
+}
+
+impl SlotValues {
+    fn get(&self, slot: Slot) -> &str {
+        match slot {
+            Slot::Name => &self.name,
+            Slot::Email => &self.email,
+            Slot::UnsubscribeUrl => &self.unsubscribe_url,
+        }
+    }
+}
+
+/// Quoted-printable (RFC 2045) with CRLF line ends and lines of at most 76
+/// octets. With `soft_end`, the output ends in a soft line break (`=\r\n`) so
+/// another encoded piece can follow directly.
+pub fn qp_encode(text: &str, soft_end: bool) -> Vec<u8> {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = Vec::with_capacity(text.len() + text.len() / 8 + 8);
+    let mut col = 0;
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'\n' || (b == b'\r' && bytes.get(i + 1) == Some(&b'\n')) {
+            out.extend_from_slice(b"\r\n");
+            col = 0;
+            i += if b == b'\r' { 2 } else { 1 };
+            continue;
+        }
+        let at_line_end = matches!(bytes.get(i + 1), None | Some(b'\n') | Some(b'\r'));
+        let literal = match b {
+            b'=' => false,
+            b' ' | b'\t' => !at_line_end || (soft_end && i + 1 == bytes.len()),
+            33..=126 => !(b == b'.' && col == 0),
+            _ => false,
+        };
+        let width = if literal { 1 } else { 3 };
+        if col + width > 75 {
+            out.extend_from_slice(b"=\r\n");
+            col = 0;
+        }
+        if literal {
+            out.push(b);
+        } else {
+            out.extend_from_slice(&[b'=', HEX[(b >> 4) as usize], HEX[(b & 15) as usize]]);
+        }
+        col += width;
+        i += 1;
+    }
+    if soft_end && col > 0 {
+        out.extend_from_slice(b"=\r\n");
+    }
+    out
+}
+
+/// Everything per-issue that every recipient's message shares.
+#[derive(Debug, Clone)]
+pub struct MessageTemplate {
+    from: Mailbox,
+    reply_to: Option<Mailbox>,
+    subject: String,
+    html: SlottedBody,
+    text: SlottedBody,
+    headers: Vec<HeaderValue>,
+    unsubscribe_url: Option<String>,
+    unsubscribe_mailto: Option<String>,
+    signer: Option<UnsubscribeSigner>,
+    id_prefix: String,
+    id_domain: String,
+    test: bool,
+    dkim: Option<std::sync::Arc<lettre::message::dkim::DkimConfig>>,
+}
+
+fn header(name: &'static str, value: String) -> HeaderValue {
+    HeaderValue::new(HeaderName::new_from_ascii_str(name), value)
+}
+
+fn reject_line_breaks(what: &str, value: &str) -> Result<()> {
+    if value.contains(['\r', '\n']) {
+        return Err(Error::Usage(format!(
+            "the {what} contains a line break, which would let it inject mail headers; remove it: {value:?}"
+        )));
+    }
+    Ok(())
+}
+
+impl MessageTemplate {
+    /// Prepares the per-recipient message for `email` (composed from `issue`).
+    pub fn new(
+        email: &RenderedEmail,
+        issue: &Issue,
+        config: &Config,
+        opts: MessageOptions,
+    ) -> Result<Self> {
+        reject_line_breaks("subject", &email.subject)?;
+        reject_line_breaks("sender (newsletter.from)", &config.newsletter.from)?;
+        let from = config.from_mailbox();
+        let reply_to = config
+            .newsletter
+            .reply_to
+            .as_deref()
+            .map(|r| r.parse::<Mailbox>().expect("validated in Config::parse"));
+        let domain = from.email.domain().to_string();
+        let list_id = config
+            .newsletter
+            .list_id
+            .clone()
+            .unwrap_or_else(|| domain.clone());
+        let name = config.newsletter.name.replace(['"', '\\'], "");
+        let mut headers = vec![
+            header("List-Id", format!("\"{name}\" <{list_id}>")),
+            header("Precedence", "bulk".into()),
+            header("Auto-Submitted", "auto-generated".into()),
+        ];
+        let archive = issue.web_url().unwrap_or(&config.newsletter.web_url);
+        headers.push(header("List-Archive", format!("<{archive}>")));
+        let unsubscribe_url = config.unsubscribe.url.clone();
+        let signer = match (&unsubscribe_url, opts.unsubscribe_secret) {
+            (Some(u), None) if u.contains("{token}") => {
+                return Err(Error::Usage(format!(
+                    "unsubscribe.url contains {{token}} but the secret is not set; export {} (a long random string, kept out of git)",
+                    config.unsubscribe.secret_env
+                )))
+            }
+            (_, secret) => secret.map(UnsubscribeSigner::new),
+        };
+        let subject = if opts.test {
+            format!("[TEST] {}", email.subject)
+        } else {
+            email.subject.clone()
+        };
+        let id_prefix = match issue.front.number {
+            Some(n) => format!("issue-{n}"),
+            None => issue.stem(),
+        }
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+        Ok(MessageTemplate {
+            from,
+            reply_to,
+            subject,
+            html: SlottedBody::new(&email.html),
+            text: SlottedBody::new(&email.text),
+            headers,
+            unsubscribe_url,
+            unsubscribe_mailto: config.unsubscribe.mailto.clone(),
+            signer,
+            id_prefix,
+            id_domain: domain,
+            test: opts.test,
+            dkim: opts.dkim,
+        })
+    }
+
+    /// The Message-ID for `email`: derived from issue and address, stable
+    /// across retries and resumes.
+    pub fn message_id(&self, email: &Address) -> String {
+        let email: &str = email.as_ref();
+        let digest = Sha256::digest(email.to_ascii_lowercase().as_bytes());
+        let hex: String = digest[..10].iter().map(|b| format!("{b:02x}")).collect();
+        if self.test {
+            let nanos = SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            format!("<{}.{hex}.test{nanos}@{}>", self.id_prefix, self.id_domain)
+        } else {
+            format!("<{}.{hex}@{}>", self.id_prefix, self.id_domain)
+        }
+    }
+
+    /// The unsubscribe URL for `email`, if one is configured.
+    pub fn unsubscribe_url(&self, email: &Address) -> Option<String> {
+        let template = self.unsubscribe_url.as_ref()?;
+        let email: &str = email.as_ref();
+        let token = self
+            .signer
+            .as_ref()
+            .map(|s| s.token(email))
+            .unwrap_or_default();
+        Some(
+            template
+                .replace("{token}", &token)
+                .replace("{email}", &encode_component(email)),
+        )
+    }
+
+    /// Builds the message for one recipient.
+    pub fn build(&self, recipient: &Recipient) -> Result<OutgoingMessage> {
+        let email: &str = recipient.email.as_ref();
+        let web_unsub = self.unsubscribe_url(&recipient.email);
+        let mailto_unsub = self
+            .unsubscribe_mailto
+            .as_ref()
+            .map(|m| format!("mailto:{m}?subject=unsubscribe"));
+        let values = SlotValues {
+            name: recipient.clean_name(),
+            email: email.to_string(),
+            unsubscribe_url: web_unsub
+                .clone()
+                .or_else(|| mailto_unsub.clone())
+                .unwrap_or_default(),
+        };
+        let message_id = self.message_id(&recipient.email);
+        let to = Mailbox::new(
+            Some(values.name.clone()).filter(|n| !n.is_empty()),
+            recipient.email.clone(),
+        );
+
+        let mut builder = lettre::Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(self.subject.clone())
+            .date(SystemTime::now())
+            .message_id(Some(message_id.clone()));
+        if let Some(r) = &self.reply_to {
+            builder = builder.reply_to(r.clone());
+        }
+        for h in &self.headers {
+            builder = builder.raw_header(h.clone());
+        }
+        let unsub: Vec<String> = [web_unsub.as_ref(), mailto_unsub.as_ref()]
+            .into_iter()
+            .flatten()
+            .map(|u| format!("<{u}>"))
+            .collect();
+        if !unsub.is_empty() {
+            builder = builder.raw_header(header("List-Unsubscribe", unsub.join(", ")));
+        }
+        if web_unsub
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"))
+        {
+            builder = builder.raw_header(header(
+                "List-Unsubscribe-Post",
+                "List-Unsubscribe=One-Click".into(),
+            ));
+        }
+        let text = SinglePart::builder().header(ContentType::TEXT_PLAIN).body(
+            Body::dangerous_pre_encoded(
+                self.text.fill(&values, Context::Text),
+                ContentTransferEncoding::QuotedPrintable,
+            ),
+        );
+        let html =
+            SinglePart::builder()
+                .header(ContentType::TEXT_HTML)
+                .body(Body::dangerous_pre_encoded(
+                    self.html.fill(&values, Context::Html),
+                    ContentTransferEncoding::QuotedPrintable,
+                ));
+        let mut message = builder
+            .multipart(MultiPart::alternative().singlepart(text).singlepart(html))
+            .map_err(|e| Error::Usage(format!("cannot build the message for {email}: {e}")))?;
+        if let Some(dkim) = &self.dkim {
+            message.sign(dkim);
+        }
+        Ok(OutgoingMessage {
+            envelope: message.envelope().clone(),
+            message_id,
+            bytes: message.formatted(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode_qp(encoded: &[u8]) -> String {
+        let s = std::str::from_utf8(encoded).unwrap().replace("=\r\n", "");
+        let mut out = Vec::new();
+        let b = s.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] == b'=' {
+                out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
+                i += 3;
+            } else {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+        String::from_utf8(out).unwrap().replace("\r\n", "\n")
+    }
+
+    #[test]
+    fn qp_round_trips_and_limits_lines() {
+        let text = format!("héllo = wörld 🔌 trailing \n.dot\n{}\n", "x".repeat(200));
+        let enc = qp_encode(&text, false);
+        for line in enc.split(|&b| b == b'\n') {
+            assert!(line.len() <= 77, "{}", String::from_utf8_lossy(line));
+        }
+        assert!(enc.is_ascii());
+        assert_eq!(decode_qp(&enc), text);
+        assert!(!std::str::from_utf8(&enc).unwrap().contains("trailing \r"));
+    }
+
+    #[test]
+    fn qp_pieces_concatenate() {
+        let a = qp_encode("first part ", true);
+        let b = qp_encode("then more", false);
+        assert_eq!(decode_qp(&[a, b].concat()), "first part then more");
+    }
+
+    #[test]
+    fn slots_are_filled_and_escaped() {
+        let body = SlottedBody::new(&format!(
+            "<p>Hi {}</p><a href=\"{}\">u</a>",
+            Slot::Name.sentinel(),
+            Slot::UnsubscribeUrl.sentinel()
+        ));
+        let values = SlotValues {
+            name: "<script>&\"".into(),
+            email: "a@b.c".into(),
+            unsubscribe_url: "https://x/u?t=1&e=a%40b.c".into(),
+        };
+        let html = decode_qp(&body.fill(&values, Context::Html));
+        assert_eq!(
+            html,
+            "<p>Hi &lt;script&gt;&amp;&quot;</p><a href=\"https://x/u?t=1&amp;e=a%40b.c\">u</a>"
+        );
+        let text = decode_qp(&body.fill(&values, Context::Text));
+        assert!(text.contains("Hi <script>&\""));
+    }
+
+    #[test]
+    fn tokens_verify_and_differ() {
+        let s = UnsubscribeSigner::new("k");
+        let t = s.token("A@Example.com");
+        assert_eq!(t.len(), 22);
+        assert!(s.verify("a@example.com", &t));
+        assert!(!s.verify("b@example.com", &t));
+        assert!(!UnsubscribeSigner::new("other").verify("a@example.com", &t));
+    }
+}
