@@ -19,11 +19,13 @@
 //! - [`message`]: the per-recipient RFC 5322 message, built the same way for `preview`, `--dry-run` and `send`.
 
 pub mod compose;
+pub mod check;
 pub mod config;
 pub mod diagnostic;
 pub mod error;
 pub mod issue;
 pub mod message;
 pub mod mojibake;
+pub mod pipeline;
 
 pub use error::{Error, Result};

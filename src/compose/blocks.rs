@@ -134,7 +134,11 @@ fn trim_blank(events: &[Spanned], mut from: usize, mut to: usize) -> Option<(usi
     while to > from && blank(&events[to - 1].0) {
         to -= 1;
     }
-    (from < to).then(|| (from, to - 1))
+    if from < to {
+        Some((from, to - 1))
+    } else {
+        None
+    }
 }
 
 /// If `events[from..to]` is exactly one emphasis span (ignoring blank text),
@@ -373,7 +377,7 @@ fn find_end_tag(s: &str, name: &str) -> Option<usize> {
             && after[..name.len()].eq_ignore_ascii_case(name.as_bytes())
             && after
                 .get(name.len())
-                .is_none_or(|c| c.is_ascii_whitespace() || matches!(c, b'/' | b'>'))
+                .map_or(true, |c| c.is_ascii_whitespace() || matches!(c, b'/' | b'>'))
     })
 }
 

@@ -9,6 +9,7 @@
 //! the templates see [`Slot`](crate::message::Slot) sentinels in their place, and
 //! [`message`](crate::message) fills them in per recipient.
 
+pub mod blocks;
 pub mod links;
 pub mod mjml;
 pub mod template;
