@@ -43,7 +43,10 @@ pub fn unsubscribe_secret(config: &Config, allow_preview_secret: bool) -> Option
 pub fn compose_file(composer: &Composer, path: &Path) -> Result<Composed> {
     let config = composer.config();
     let source = read_text(path)?;
-    let mut issue = Issue::parse(&source).map_err(|e| crate::Error::parse(path, Some(e.line), e.message))?;
+    // Mis-decoded text is repaired in memory so the email reads right; `check`
+    // still reports it (from `source`) until `check --fix` repairs the file.
+    let repaired = crate::mojibake::repair(&source);
+    let mut issue = Issue::parse(&repaired).map_err(|e| crate::Error::parse(path, Some(e.line), e.message))?;
     issue.path = path.to_path_buf();
     let email = composer.compose(&issue)?;
     let diagnostics = check::check(&issue, &source, &email, config);
