@@ -507,7 +507,14 @@ impl Writer<'_, '_> {
             };
             match token {
                 HtmlToken::Text(text) => {
-                    if !self.text_open && text.trim().is_empty() {
+                    let in_pre = self.raw_open.iter().any(|(name, _)| name == "pre");
+                    if text.trim().is_empty() && !in_pre {
+                        // Whitespace between tags: one space or line break is
+                        // enough, and none at all before the first content.
+                        let space = if text.contains('\n') { '\n' } else { ' ' };
+                        if self.text_open && !self.out.ends_with(['\n', space]) {
+                            self.out.push(space);
+                        }
                         continue;
                     }
                     escape_text(self.html(), &html_escape::decode_html_entities(text));
@@ -1075,7 +1082,16 @@ pub(crate) mod tests {
         );
         assert_eq!(
             out,
-            "<mj-text>\n<p>a  b Vec&lt;T&gt; &lt;pubkey&gt;</p>\n\nkept\n</mj-text>\n"
+            "<mj-text>\n<p>a  b Vec&lt;T&gt; &lt;pubkey&gt;</p>\nkept\n</mj-text>\n"
+        );
+    }
+
+    #[test]
+    fn raw_whitespace_compacted_except_in_pre() {
+        let out = mjml("<div>\n\n\n</div>\n\n<pre><b>x</b>\n\n  <b>y</b></pre>\n");
+        assert_eq!(
+            out,
+            "<mj-text>\n<div>\n</div>\n<pre><b>x</b>\n\n  <b>y</b></pre>\n</mj-text>\n"
         );
     }
 
