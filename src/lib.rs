@@ -17,6 +17,8 @@
 //! - [`compose`]: Markdown to MJML and plain text, templates, MJML to HTML.
 //! - [`check`]: pre-flight checks that turn a composed issue into [`diagnostic::Diagnostic`]s.
 //! - [`message`]: the per-recipient RFC 5322 message, built the same way for `preview`, `--dry-run` and `send`.
+//! - [`serve`]: `letterpress serve`, a live preview (phone, desktop, plain text, envelope) that re-renders on save.
+//! - [`new_issue`]: `letterpress new`, the next issue file (number, date by cadence, skeleton).
 
 pub mod compose;
 pub mod check;
@@ -26,6 +28,8 @@ pub mod error;
 pub mod issue;
 pub mod message;
 pub mod mojibake;
+pub mod new_issue;
 pub mod pipeline;
+pub mod serve;
 
 pub use error::{Error, Result};
