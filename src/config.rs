@@ -227,15 +227,24 @@ pub struct Smtp {
     /// Reconnect after this many messages on one connection.
     #[serde(default = "default_per_connection")]
     pub max_per_connection: usize,
-    /// Seconds to wait for any one SMTP reply.
+    /// Seconds to wait for any one SMTP reply (fractions allowed).
     #[serde(default = "default_timeout")]
-    pub timeout_seconds: u64,
+    pub timeout_seconds: f64,
     /// Attempts per recipient for temporary (4xx) failures before it is deferred.
     #[serde(default = "default_attempts")]
     pub max_attempts: u32,
     /// The name we greet the server with (EHLO); defaults to the sender's domain.
     #[serde(default)]
     pub hello_name: Option<String>,
+    /// A PEM file of extra trusted CA certificates (a private CA or a test server's own certificate).
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// Seconds before the first retry of a temporary failure; doubles each time.
+    #[serde(default = "default_retry_delay")]
+    pub retry_delay_seconds: f64,
+    /// The longest wait between retries, in seconds.
+    #[serde(default = "default_retry_max_delay")]
+    pub retry_max_delay_seconds: f64,
 }
 
 impl Default for Smtp {
@@ -252,6 +261,9 @@ impl Default for Smtp {
             timeout_seconds: default_timeout(),
             max_attempts: default_attempts(),
             hello_name: None,
+            ca_file: None,
+            retry_delay_seconds: default_retry_delay(),
+            retry_max_delay_seconds: default_retry_max_delay(),
         }
     }
 }
@@ -262,8 +274,14 @@ fn default_connections() -> usize {
 fn default_per_connection() -> usize {
     1000
 }
-fn default_timeout() -> u64 {
-    60
+fn default_timeout() -> f64 {
+    60.0
+}
+fn default_retry_delay() -> f64 {
+    2.0
+}
+fn default_retry_max_delay() -> f64 {
+    300.0
 }
 fn default_attempts() -> u32 {
     5

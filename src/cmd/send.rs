@@ -1,17 +1,505 @@
-//! `letterpress send` (being built).
-use std::process::ExitCode;
+//! `letterpress send`: to test addresses, to the whole list, or to an outbox
+//! folder (`--dry-run`).
+//!
+//! Safety rails, in order: the issue must pass `check` (unless `--test`,
+//! `--dry-run` or `--force`); the whole list needs a typed confirmation or
+//! `--yes` (and is refused with no terminal and no `--yes`); the journal
+//! skips everyone already delivered and refuses to send a completed issue
+//! again without `--resend`.
 
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use letterpress::check;
+use letterpress::compose::Composer;
 use letterpress::config::Config;
+use letterpress::issue;
+use letterpress::message::{MessageOptions, MessageTemplate, Recipient};
+use letterpress::pipeline::{compose_file, unsubscribe_secret};
+use letterpress::send::journal::{self, Record};
+use letterpress::send::{self, dkim, Delivery, Limits, Report, SmtpSettings, Transport};
+use letterpress::subscribers;
 use letterpress::{Error, Result};
+
+use super::{EXIT_CHECK_FAILED, EXIT_SEND_INCOMPLETE};
 
 /// Arguments of `send`.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Exit codes: 0 every recipient got the message; 3 the issue has check errors (see --force); \
+4 some recipients failed or were deferred (run `send` again to resume; see --retry-failed); 1 any other error.\n\n\
+The password for smtp.username comes from $LETTERPRESS_SMTP_PASSWORD or smtp.password_command, never from a flag."
+)]
 pub struct Args {
     /// The issue: a path, or a number looked up in the issues directory.
     pub issue: String,
+
+    /// Send only to these addresses (`ada@example.com` or `Ada <ada@example.com>`), as a test:
+    /// the subject gets a `[TEST] ` prefix, nothing is journaled, no confirmation is asked,
+    /// and an issue with check errors (e.g. a draft) may be tested.
+    #[arg(long, value_name = "ADDR", num_args = 1.., conflicts_with_all = ["dry_run", "retry_failed", "resend"])]
+    pub test: Vec<String>,
+
+    /// Send to the whole list without asking for confirmation (for scripts). Without it,
+    /// `send` asks on the terminal, and refuses when there is no terminal.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// Build every recipient's message through the same code path and write them as
+    /// `.eml` files into the outbox folder; nothing is sent and nothing is journaled.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// The outbox folder for --dry-run; messages go into `<DIR>/<issue>/`, replacing the
+    /// `.eml` files of an earlier dry run [default: `outbox` beside the config file].
+    #[arg(long, value_name = "DIR", requires = "dry_run")]
+    pub outbox: Option<PathBuf>,
+
+    /// The SMTP server for this run, overriding smtp.url: `smtps://host:465` (implicit TLS),
+    /// `smtp://host:587` (STARTTLS required) or `smtp://127.0.0.1:2525` (plaintext, loopback only).
+    #[arg(long, value_name = "URL")]
+    pub smtp: Option<String>,
+
+    /// Parallel SMTP connections for this run, overriding smtp.connections.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub connections: Option<u16>,
+
+    /// Send at most this many messages per second (across all connections), overriding
+    /// smtp.rate_per_second.
+    #[arg(long, value_name = "PER_SECOND")]
+    pub rate: Option<f64>,
+
+    /// The subscriber list for this run, overriding paths.subscribers.
+    #[arg(long, value_name = "PATH")]
+    pub subscribers: Option<PathBuf>,
+
+    /// Also send to recipients whose earlier attempt failed permanently (a 5xx reply),
+    /// e.g. after fixing the relay's configuration. Works on a completed issue too.
+    #[arg(long)]
+    pub retry_failed: bool,
+
+    /// Send the issue to every active subscriber again, even those the journal shows as
+    /// delivered. The journal keeps the old records but they no longer count.
+    #[arg(long)]
+    pub resend: bool,
+
+    /// Send to the list even though `check` reports errors (such as `draft: true`).
+    #[arg(long)]
+    pub force: bool,
+
+    /// Allow an unencrypted SMTP connection to a server that is not on this machine
+    /// (addresses and the password would cross the network in clear).
+    #[arg(long)]
+    pub allow_plaintext: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Test,
+    DryRun,
+    List,
 }
 
 /// Runs `send`.
-pub fn run(_args: Args, _config: &Config) -> Result<ExitCode> {
-    Err(Error::Usage("send is not implemented yet".into()))
+pub fn run(args: Args, config: &Config) -> Result<ExitCode> {
+    let mode = if !args.test.is_empty() {
+        Mode::Test
+    } else if args.dry_run {
+        Mode::DryRun
+    } else {
+        Mode::List
+    };
+    if let Some(r) = args.rate {
+        if !(r > 0.0 && r.is_finite()) {
+            return Err(Error::Usage(format!(
+                "--rate {r}: must be a positive number of messages per second"
+            )));
+        }
+    }
+    let path = issue::resolve(&args.issue, &config.resolve(&config.paths.issues))?;
+    let composer = Composer::new(config)?;
+    let composed = compose_file(&composer, &path)?;
+    for d in &composed.diagnostics {
+        eprintln!("{d}");
+    }
+    if check::has_errors(&composed.diagnostics) {
+        match mode {
+            Mode::List if !args.force => {
+                eprintln!(
+                    "refusing to send {} to the list: `check` found errors (above). Fix them, try it with --test ADDR, or pass --force.",
+                    path.display()
+                );
+                return Ok(ExitCode::from(EXIT_CHECK_FAILED));
+            }
+            Mode::List => eprintln!("warning: sending despite check errors (--force)"),
+            _ => eprintln!("note: the issue has check errors; fine for a test, but `send` to the list will refuse it"),
+        }
+    }
+
+    let dkim = match &config.dkim {
+        Some(d) => Some(Arc::new(dkim::load(d, &config.resolve(&d.private_key))?)),
+        None => None,
+    };
+    let template = MessageTemplate::new(
+        &composed.email,
+        &composed.issue,
+        config,
+        MessageOptions {
+            test: mode == Mode::Test,
+            unsubscribe_secret: unsubscribe_secret(config, false),
+            dkim,
+        },
+    )?;
+    let mut smtp = config.smtp.clone();
+    if let Some(n) = args.connections {
+        smtp.connections = usize::from(n);
+    }
+    if args.rate.is_some() {
+        smtp.rate_per_second = args.rate;
+    }
+    let limits = Limits::from_config(&smtp);
+    let key = send::issue_key(&composed.issue);
+    let journal_path = config
+        .resolve(&config.paths.journal)
+        .join(format!("{key}.journal"));
+    let smtp_settings = || -> Result<Arc<SmtpSettings>> {
+        let domain = config.from_mailbox().email.domain().to_string();
+        Ok(Arc::new(SmtpSettings::new(
+            &smtp,
+            args.smtp.as_deref(),
+            args.allow_plaintext,
+            &domain,
+            &config.root,
+        )?))
+    };
+
+    match mode {
+        Mode::Test => {
+            let recipients = args
+                .test
+                .iter()
+                .map(|a| parse_test_address(a))
+                .collect::<Result<Vec<_>>>()?;
+            let settings = smtp_settings()?;
+            println!(
+                "sending a test of {} to {} via {}",
+                composed.issue.path.display(),
+                recipients.len(),
+                settings.url
+            );
+            let report = run_delivery(Delivery {
+                template: Arc::new(template),
+                recipients,
+                transport: Transport::Smtp(settings),
+                limits,
+                journal: None,
+                progress: indicatif::ProgressBar::hidden(),
+                stop: Arc::new(AtomicBool::new(false)),
+            })?;
+            print!("{}", report.summary(usize::MAX));
+            Ok(exit(&report))
+        }
+        Mode::DryRun => {
+            let subs = load_subscribers(config, &args)?;
+            let replay = journal::peek(&journal_path, &key)?;
+            let sel = send::select(&subs, &replay, args.retry_failed);
+            let dir = args
+                .outbox
+                .clone()
+                .unwrap_or_else(|| config.resolve(std::path::Path::new("outbox")))
+                .join(&key);
+            clear_outbox(&dir)?;
+            describe_selection(&sel, &replay);
+            let report = run_delivery(Delivery {
+                template: Arc::new(template),
+                recipients: sel.recipients,
+                transport: Transport::Outbox(dir.clone()),
+                limits,
+                journal: None,
+                progress: send::report::progress_bar(0),
+                stop: Arc::new(AtomicBool::new(false)),
+            })?;
+            println!(
+                "dry run: wrote {} messages ({:.1} MB) to {} in {:.1} s; nothing was sent",
+                report.sent,
+                report.bytes as f64 / 1e6,
+                dir.display(),
+                report.elapsed.as_secs_f64()
+            );
+            if !report.all_sent() {
+                print!("{}", report.summary(20));
+            }
+            Ok(exit(&report))
+        }
+        Mode::List => {
+            let settings = smtp_settings()?;
+            send_to_list(
+                args,
+                config,
+                composed,
+                template,
+                limits,
+                settings,
+                &key,
+                &journal_path,
+            )
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn send_to_list(
+    args: Args,
+    config: &Config,
+    composed: letterpress::pipeline::Composed,
+    template: MessageTemplate,
+    limits: Limits,
+    settings: Arc<SmtpSettings>,
+    key: &str,
+    journal_path: &std::path::Path,
+) -> Result<ExitCode> {
+    let subs = load_subscribers(config, &args)?;
+    let (journal, mut replay) = journal::Journal::open(journal_path, key)?;
+    if replay.torn_bytes > 0 {
+        eprintln!(
+            "note: the journal ended in a torn record ({} bytes, from a crash); it was cut off",
+            replay.torn_bytes
+        );
+    }
+    if let Some(done) = &replay.completed {
+        if !args.resend && !args.retry_failed {
+            let when = chrono::DateTime::from_timestamp_millis(done.at_ms as i64)
+                .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                .unwrap_or_default();
+            return Err(Error::Usage(format!(
+                "{key} was already sent to the whole list ({when}; {} delivered, {} failed in the last run). \
+                 Nothing was sent. Use --retry-failed to retry the failed recipients, or --resend to send it to everyone again.",
+                replay.delivered(),
+                replay.failed()
+            )));
+        }
+    }
+    if args.resend {
+        journal
+            .append(Record::Reset)
+            .map_err(|e| Error::io("write", journal_path, e))?;
+        replay = send::Replay::default();
+    }
+    let hash = send::content_hash(&composed.email);
+    if let Some(old) = &replay.content_hash {
+        if *old != hash && replay.delivered() > 0 {
+            eprintln!(
+                "warning: the issue changed since this send began; the {} recipients already sent to got the earlier version",
+                replay.delivered()
+            );
+        }
+    }
+    let sel = send::select(&subs, &replay, args.retry_failed);
+    describe_selection(&sel, &replay);
+    if sel.recipients.is_empty() {
+        println!("nothing to send: every active subscriber has been handled");
+        journal
+            .append(Record::End {
+                sent: 0,
+                failed: 0,
+                deferred: 0,
+                complete: true,
+            })
+            .map_err(|e| Error::io("write", journal_path, e))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let question = format!(
+        "Send {} “{}” to {} recipient{} via {} ({} connection{})?",
+        key,
+        composed.email.subject,
+        sel.recipients.len(),
+        if sel.recipients.len() == 1 { "" } else { "s" },
+        settings.url,
+        limits.connections,
+        if limits.connections == 1 { "" } else { "s" },
+    );
+    if !args.yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(Error::Usage(format!(
+                "{question} There is no terminal to ask on, so nothing was sent; pass --yes to confirm from a script"
+            )));
+        }
+        print!("{question} Type yes to send: ");
+        let _ = std::io::stdout().flush();
+        let mut answer = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut answer)
+            .map_err(|e| Error::Usage(format!("cannot read the answer: {e}")))?;
+        if !matches!(answer.trim().to_ascii_lowercase().as_str(), "yes" | "y") {
+            println!("not sent");
+            return Ok(ExitCode::from(EXIT_SEND_INCOMPLETE));
+        }
+    } else {
+        println!("{question} (--yes)");
+    }
+    let journal = Arc::new(journal);
+    journal
+        .append(Record::Start {
+            recipients: sel.recipients.len(),
+            content_hash: &hash,
+        })
+        .map_err(|e| Error::io("write", journal_path, e))?;
+    let total = sel.recipients.len();
+    let report = run_delivery(Delivery {
+        template: Arc::new(template),
+        recipients: sel.recipients,
+        transport: Transport::Smtp(settings),
+        limits,
+        journal: Some(journal.clone()),
+        progress: send::report::progress_bar(total),
+        stop: Arc::new(AtomicBool::new(false)),
+    })?;
+    let complete = report.nothing_left();
+    journal
+        .append(Record::End {
+            sent: report.sent,
+            failed: report.failed.len(),
+            deferred: report.deferred.len() + report.not_attempted,
+            complete,
+        })
+        .map_err(|e| Error::io("write", journal_path, e))?;
+    journal.sync()?;
+    print!("{}", report.summary(20));
+    if !report.failed.is_empty() || !report.deferred.is_empty() {
+        let problems = journal_path.with_extension("problems.tsv");
+        report.write_problems(&problems)?;
+        println!(
+            "every failed and deferred recipient, with the server's reply: {}",
+            problems.display()
+        );
+    }
+    if !complete {
+        println!(
+            "run `letterpress send {}` again to resume: delivered recipients are skipped",
+            args.issue
+        );
+    } else if !report.failed.is_empty() {
+        println!(
+            "--retry-failed sends again to the {} failed recipients",
+            report.failed.len()
+        );
+    }
+    Ok(exit(&report))
+}
+
+fn exit(report: &Report) -> ExitCode {
+    if report.all_sent() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_SEND_INCOMPLETE)
+    }
+}
+
+/// Runs the engine on a Tokio runtime; the first Ctrl-C stops taking new
+/// recipients and lets the messages in flight finish, a second one quits.
+fn run_delivery(delivery: Delivery) -> Result<Report> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
+    let stop = delivery.stop.clone();
+    let progress = delivery.progress.clone();
+    Ok(rt.block_on(async move {
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                stop.store(true, Ordering::Relaxed);
+                progress.suspend(|| {
+                    eprintln!("\nstopping after the messages in flight (Ctrl-C again quits at once; the journal is safe either way)")
+                });
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    std::process::exit(130);
+                }
+            }
+        });
+        send::deliver(delivery).await
+    }))
+}
+
+fn load_subscribers(config: &Config, args: &Args) -> Result<subscribers::Subscribers> {
+    let path = args
+        .subscribers
+        .clone()
+        .unwrap_or_else(|| config.resolve(&config.paths.subscribers));
+    let subs = subscribers::from_file(&path)?;
+    let (active, unsubscribed, bounced) = subs.counts();
+    println!(
+        "{}: {active} active, {unsubscribed} unsubscribed, {bounced} bounced{}",
+        path.display(),
+        if subs.duplicates.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ", {} duplicate address(es) mailed once",
+                subs.duplicates.len()
+            )
+        }
+    );
+    for d in subs.duplicates.iter().take(10) {
+        eprintln!(
+            "{}:{}: duplicate of line {} ({}); mailed once",
+            path.display(),
+            d.line,
+            d.first_line,
+            d.email
+        );
+    }
+    if subs.duplicates.len() > 10 {
+        eprintln!("… and {} more duplicates", subs.duplicates.len() - 10);
+    }
+    Ok(subs)
+}
+
+fn describe_selection(sel: &send::Selection, replay: &send::Replay) {
+    if replay.runs == 0 {
+        return;
+    }
+    println!(
+        "resuming: {} already delivered (skipped), {} failed earlier ({}), {} pending",
+        sel.already_delivered,
+        sel.skipped_failed + sel.retrying_failed,
+        if sel.retrying_failed > 0 {
+            "retrying them"
+        } else {
+            "skipped; --retry-failed retries them"
+        },
+        sel.resumed
+    );
+    if !sel.in_doubt.is_empty() {
+        println!(
+            "{} recipient(s) were in flight when the last run stopped; they may have the message already and are sent again: {}",
+            sel.in_doubt.len(),
+            send::report::list(&sel.in_doubt, 10)
+        );
+    }
+}
+
+fn parse_test_address(a: &str) -> Result<Recipient> {
+    let mailbox: lettre::message::Mailbox = a
+        .parse()
+        .map_err(|e| Error::Usage(format!("--test {a:?}: not an address ({e}); write ada@example.com or \"Ada <ada@example.com>\"")))?;
+    Ok(Recipient {
+        email: mailbox.email,
+        name: mailbox.name,
+    })
+}
+
+/// Empties `<outbox>/<issue>/` of `.eml` files from an earlier dry run.
+fn clear_outbox(dir: &std::path::Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::io("read", dir, e))? {
+        let p = entry.map_err(|e| Error::io("read", dir, e))?.path();
+        if p.extension().is_some_and(|x| x == "eml") {
+            std::fs::remove_file(&p).map_err(|e| Error::io("remove", &p, e))?;
+        }
+    }
+    Ok(())
 }
