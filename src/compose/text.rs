@@ -805,7 +805,7 @@ fn pad(cell: &str, width: usize, align: Alignment) -> String {
 
 /// Wraps one line of text to `width` display columns, never splitting a word
 /// or URL (they may overrun), breaking at spaces and between wide (CJK) characters.
-fn wrap(text: &str, width: usize) -> Vec<Cow<'_, str>> {
+pub(crate) fn wrap(text: &str, width: usize) -> Vec<Cow<'_, str>> {
     // Optimal fit, but never trading a ragged edge for an overlong line.
     let penalties = Penalties {
         overflow_penalty: 1 << 30,
