@@ -17,7 +17,9 @@ pub struct Args {
 pub fn run(args: Args, config: &Config) -> Result<ExitCode> {
     let today = chrono::Local::now().date_naive();
     let plan = new_issue::create(config, args.title.as_deref(), today)?;
-    println!("{}", plan.path.display());
+    // `./issues/013-x.md` reads better as `issues/013-x.md`.
+    let shown = plan.path.strip_prefix(".").unwrap_or(&plan.path);
+    println!("{}", shown.display());
     let cadence = config.schedule.cadence_days;
     eprintln!(
         "issue #{} dated {} (the last issue's date + {cadence} days, or today when there is none); it is marked `draft: true` until you remove that line",
