@@ -20,7 +20,12 @@ pub const SUBJECT_MAX_CHARS: usize = 78;
 const MOJIBAKE_SHOWN: usize = 5;
 
 /// Runs every check on a composed issue. `source` is the issue file's text.
-pub fn check(issue: &Issue, source: &str, email: &RenderedEmail, config: &Config) -> Vec<Diagnostic> {
+pub fn check(
+    issue: &Issue,
+    source: &str,
+    email: &RenderedEmail,
+    config: &Config,
+) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let at = |d: Diagnostic| Diagnostic {
         file: Some(issue.path.clone()),
@@ -40,7 +45,10 @@ pub fn check(issue: &Issue, source: &str, email: &RenderedEmail, config: &Config
         if n > MOJIBAKE_SHOWN {
             out.push(at(Diagnostic::error(
                 "mojibake",
-                format!("{} more mis-decoded sequences in this file", n - MOJIBAKE_SHOWN),
+                format!(
+                    "{} more mis-decoded sequences in this file",
+                    n - MOJIBAKE_SHOWN
+                ),
             )));
         }
     }
@@ -65,7 +73,10 @@ pub fn check(issue: &Issue, source: &str, email: &RenderedEmail, config: &Config
     } else if html_len > GMAIL_CLIP_BYTES * 9 / 10 {
         out.push(at(Diagnostic::warning(
             "gmail-clip",
-            format!("the HTML is {} KB, close to Gmail's 102 KB clipping limit", html_len / 1024),
+            format!(
+                "the HTML is {} KB, close to Gmail's 102 KB clipping limit",
+                html_len / 1024
+            ),
         )));
     }
 
@@ -78,8 +89,13 @@ pub fn check(issue: &Issue, source: &str, email: &RenderedEmail, config: &Config
         .with_help("set a shorter `subject:` in the front matter (the title can stay long)")));
     }
     if issue.front.draft {
-        out.push(at(Diagnostic::error("draft", "the issue is marked `draft: true`")
-            .with_help("remove `draft: true` from the front matter when it is ready to send")));
+        out.push(at(Diagnostic::error(
+            "draft",
+            "the issue is marked `draft: true`",
+        )
+        .with_help(
+            "remove `draft: true` from the front matter when it is ready to send",
+        )));
     }
     if config.unsubscribe.url.is_none() && config.unsubscribe.mailto.is_none() {
         out.push(Diagnostic::error("unsubscribe", "no unsubscribe link is configured")

@@ -22,8 +22,8 @@
 //! - [`serve`]: `letterpress serve`, a live preview (phone, desktop, plain text, envelope) that re-renders on save.
 //! - [`new_issue`]: `letterpress new`, the next issue file (number, date by cadence, skeleton).
 
-pub mod compose;
 pub mod check;
+pub mod compose;
 pub mod config;
 pub mod diagnostic;
 pub mod error;

@@ -46,7 +46,8 @@ pub fn compose_file(composer: &Composer, path: &Path) -> Result<Composed> {
     // Mis-decoded text is repaired in memory so the email reads right; `check`
     // still reports it (from `source`) until `check --fix` repairs the file.
     let repaired = crate::mojibake::repair(&source);
-    let mut issue = Issue::parse(&repaired).map_err(|e| crate::Error::parse(path, Some(e.line), e.message))?;
+    let mut issue =
+        Issue::parse(&repaired).map_err(|e| crate::Error::parse(path, Some(e.line), e.message))?;
     issue.path = path.to_path_buf();
     let email = composer.compose(&issue)?;
     let diagnostics = check::check(&issue, &source, &email, config);
@@ -56,7 +57,8 @@ pub fn compose_file(composer: &Composer, path: &Path) -> Result<Composed> {
         dkim: None,
     };
     let template = MessageTemplate::new(&email, &issue, config, opts)?;
-    let mailbox: lettre::message::Mailbox = SAMPLE_RECIPIENT.parse().expect("a valid constant address");
+    let mailbox: lettre::message::Mailbox =
+        SAMPLE_RECIPIENT.parse().expect("a valid constant address");
     let sample = template.build(&Recipient {
         email: mailbox.email,
         name: mailbox.name,

@@ -10,7 +10,8 @@ use letterpress::config::Config;
 use letterpress::pipeline::compose_file;
 
 fn composer() -> Composer {
-    let config = Config::from_file(&common::root().join("letterpress.toml")).expect("shipped config parses");
+    let config =
+        Config::from_file(&common::root().join("letterpress.toml")).expect("shipped config parses");
     Composer::new(&config).expect("shipped templates load")
 }
 
@@ -30,13 +31,19 @@ fn fixtures_html_and_text() {
     let composer = composer();
     settings().bind(|| {
         insta::glob!("fixtures/compose/*.md", |path| {
-            let c = compose_file(&composer, path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let c =
+                compose_file(&composer, path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             insta::assert_snapshot!("html", c.email.html);
             insta::assert_snapshot!("text", c.email.text);
             let diags: Vec<String> = c
                 .diagnostics
                 .iter()
-                .map(|d| format!("{:?} {} line {:?}: {}", d.severity, d.code, d.line, d.message))
+                .map(|d| {
+                    format!(
+                        "{:?} {} line {:?}: {}",
+                        d.severity, d.code, d.line, d.message
+                    )
+                })
                 .collect();
             insta::assert_snapshot!("diagnostics", diags.join("\n"));
         });
@@ -46,7 +53,11 @@ fn fixtures_html_and_text() {
 #[test]
 fn sample_eml() {
     let composer = composer();
-    let c = compose_file(&composer, &common::root().join("tests/fixtures/compose/basics.md")).unwrap();
+    let c = compose_file(
+        &composer,
+        &common::root().join("tests/fixtures/compose/basics.md"),
+    )
+    .unwrap();
     let eml = String::from_utf8(c.sample.bytes).expect("the .eml is ASCII");
     settings().bind(|| insta::assert_snapshot!("basics_eml", eml));
 }

@@ -20,7 +20,11 @@ fn every_corpus_issue_composes_or_fails_clearly() {
     let composer = Composer::new(&config).unwrap();
     let mut files = common::markdown_files(&shared.join("corpus"));
     files.extend(common::markdown_files(&shared.join("seeds")));
-    assert!(files.len() >= 50, "expected the corpus, found {} files", files.len());
+    assert!(
+        files.len() >= 50,
+        "expected the corpus, found {} files",
+        files.len()
+    );
     let (mut ok, mut failed) = (0, 0);
     for file in &files {
         let result = catch_unwind(AssertUnwindSafe(|| compose_file(&composer, file)));
@@ -29,22 +33,34 @@ fn every_corpus_issue_composes_or_fails_clearly() {
             Ok(Ok(c)) => {
                 ok += 1;
                 assert!(c.email.html.contains("<html"), "{}", file.display());
-                assert!(!c.email.text.contains("</"), "{}: HTML left in text", file.display());
+                assert!(
+                    !c.email.text.contains("</"),
+                    "{}: HTML left in text",
+                    file.display()
+                );
                 assert!(c.sample.bytes.is_ascii(), "{}", file.display());
             }
             Ok(Err(e)) => {
                 failed += 1;
                 let msg = e.to_string();
                 assert!(
-                    msg.contains(&*file.to_string_lossy()) && msg.len() > file.to_string_lossy().len() + 20,
+                    msg.contains(&*file.to_string_lossy())
+                        && msg.len() > file.to_string_lossy().len() + 20,
                     "{}: unclear error: {msg}",
                     file.display()
                 );
             }
         }
     }
-    eprintln!("corpus: {ok} composed, {failed} failed with a clear message, of {}", files.len());
-    assert!(ok > files.len() / 2, "most corpus issues should compose: {ok} of {}", files.len());
+    eprintln!(
+        "corpus: {ok} composed, {failed} failed with a clear message, of {}",
+        files.len()
+    );
+    assert!(
+        ok > files.len() / 2,
+        "most corpus issues should compose: {ok} of {}",
+        files.len()
+    );
 }
 
 #[test]
@@ -55,15 +71,35 @@ fn cli_never_panics_on_corpus_sample() {
     };
     let out = tempfile::tempdir().unwrap();
     // One file per dialect keeps this quick; the in-process test covers all files.
-    for dir in ["this-week-in-rust", "bitcoin-optech", "bitcoin-optech-zh", "swift-weekly-brief"] {
-        let file = common::markdown_files(&shared.join("corpus").join(dir)).into_iter().next().unwrap();
-        for args in [vec!["check"], vec!["preview", "--out", out.path().to_str().unwrap()]] {
+    for dir in [
+        "this-week-in-rust",
+        "bitcoin-optech",
+        "bitcoin-optech-zh",
+        "swift-weekly-brief",
+    ] {
+        let file = common::markdown_files(&shared.join("corpus").join(dir))
+            .into_iter()
+            .next()
+            .unwrap();
+        for args in [
+            vec!["check"],
+            vec!["preview", "--out", out.path().to_str().unwrap()],
+        ] {
             let o = common::bin().args(&args).arg(&file).output().unwrap();
             let stderr = String::from_utf8_lossy(&o.stderr);
             assert!(!stderr.contains("panicked"), "{}: {stderr}", file.display());
-            assert!(o.status.code().is_some_and(|c| c == 0 || c == 1 || c == 3), "{}: {:?}", file.display(), o.status);
+            assert!(
+                o.status.code().is_some_and(|c| c == 0 || c == 1 || c == 3),
+                "{}: {:?}",
+                file.display(),
+                o.status
+            );
             if !o.status.success() {
-                assert!(stderr.contains("error"), "{}: non-zero exit without an error message", file.display());
+                assert!(
+                    stderr.contains("error"),
+                    "{}: non-zero exit without an error message",
+                    file.display()
+                );
             }
         }
     }

@@ -55,8 +55,18 @@ pub fn run(args: Args, config: &Config) -> Result<ExitCode> {
             eprintln!("{d}");
         }
         if !composed.issue.front.extra.is_empty() {
-            let keys: Vec<String> = composed.issue.front.extra.keys().map(|k| format!("issue.extra.{k}")).collect();
-            println!("{}: other front matter, available to templates: {}", path.display(), keys.join(", "));
+            let keys: Vec<String> = composed
+                .issue
+                .front
+                .extra
+                .keys()
+                .map(|k| format!("issue.extra.{k}"))
+                .collect();
+            println!(
+                "{}: other front matter, available to templates: {}",
+                path.display(),
+                keys.join(", ")
+            );
         }
         let verdict = if has_errors(&composed.diagnostics) || (args.strict && warnings > 0) {
             failed = true;

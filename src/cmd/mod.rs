@@ -32,7 +32,12 @@ pub const EXIT_SEND_INCOMPLETE: u8 = 4;
 )]
 pub struct Cli {
     /// The configuration file; relative paths in it resolve against its directory.
-    #[arg(long, global = true, default_value = "letterpress.toml", value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        default_value = "letterpress.toml",
+        value_name = "PATH"
+    )]
     pub config: PathBuf,
 
     /// What to do.

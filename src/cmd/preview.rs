@@ -25,7 +25,9 @@ pub fn run(args: Args, config: &Config) -> Result<ExitCode> {
     let path = issue::resolve(&args.issue, &config.resolve(&config.paths.issues))?;
     let composer = Composer::new(config)?;
     let composed = compose_file(&composer, &path)?;
-    let out = args.out.unwrap_or_else(|| config.resolve(&config.paths.out));
+    let out = args
+        .out
+        .unwrap_or_else(|| config.resolve(&config.paths.out));
     let stem = composed.issue.stem();
     let files: [(&str, &[u8]); 4] = [
         ("html", composed.email.html.as_bytes()),

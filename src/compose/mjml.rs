@@ -3,7 +3,7 @@
 //! The output is a sequence of MJML column children. Consecutive flow blocks
 //! (paragraphs, headings, lists, quotes, code, tables) share one `<mj-text>`
 //! holding ordinary HTML; only top-level block images (`<mj-image>`, with an
-//! optional `<mj-text css-class="lp-caption">`) and rules (`<mj-divider>`)
+//! optional `<mj-text mj-class="lp-caption">`) and rules (`<mj-divider>`)
 //! break out of it. Footnotes go to a final `<mj-text css-class="lp-footnotes">`.
 //!
 //! Raw HTML is sanitised so the result is valid MJML whatever the input: see
@@ -422,7 +422,7 @@ impl Writer<'_, '_> {
             self.mj_image(src, &alt, title, href.as_deref());
         }
         if let Some(caption) = &figure.caption {
-            self.out.push_str("<mj-text css-class=\"lp-caption\">");
+            self.out.push_str("<mj-text mj-class=\"lp-caption\">");
             self.text_open = true;
             self.walk(caption.clone());
             self.out.push('\n');
@@ -887,7 +887,7 @@ pub(crate) mod tests {
         assert_eq!(
             out,
             "<mj-image src=\"https://i.example/c.png\" alt=\"Chart\" fluid-on-mobile=\"true\" />\n\
-             <mj-text css-class=\"lp-caption\">Sales by <a href=\"https://m.example?utm_source=lp&amp;utm_medium=email&amp;utm_campaign=issue-1\" class=\"lp-a\">month</a>, 2020.\n</mj-text>\n\
+             <mj-text mj-class=\"lp-caption\">Sales by <a href=\"https://m.example?utm_source=lp&amp;utm_medium=email&amp;utm_campaign=issue-1\" class=\"lp-a\">month</a>, 2020.\n</mj-text>\n\
              <mj-text>\n<p>Next.</p>\n</mj-text>\n"
         );
         // Not a caption: emphasis is only part of the paragraph.

@@ -42,7 +42,9 @@ pub fn shared() -> Option<PathBuf> {
 
 /// The reference seed issue, if `../shared` is present.
 pub fn seed() -> Option<PathBuf> {
-    shared().map(|s| s.join("seeds/dynamically-typed-040.md")).filter(|p| p.is_file())
+    shared()
+        .map(|s| s.join("seeds/dynamically-typed-040.md"))
+        .filter(|p| p.is_file())
 }
 
 /// Every `.md` file under `dir`, sorted.
