@@ -224,7 +224,8 @@ fn normalize_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut blank = 0;
     for line in text.lines() {
-        let line = line.trim_end();
+        // "-- " is the signature separator mail clients recognise: keep its space.
+        let line = if line == "-- " { line } else { line.trim_end() };
         if line.is_empty() {
             blank += 1;
             if blank > 1 || out.is_empty() {
@@ -297,5 +298,6 @@ mod tests {
     #[test]
     fn normalize_collapses_blank_lines() {
         assert_eq!(normalize_text("\n\na  \n\n\n\nb\n\n"), "a\n\nb\n");
+        assert_eq!(normalize_text("x\n-- \ny\n"), "x\n-- \ny\n");
     }
 }
