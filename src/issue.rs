@@ -101,6 +101,25 @@ impl Issue {
         self.front.aliases.first().map(String::as_str)
     }
 
+    /// A stable identifier for this issue in Message-IDs and journal names:
+    /// `issue-<number>`, or the file stem when it has no number, with any
+    /// character other than ASCII letters, digits and `-` replaced by `-`.
+    pub fn key(&self) -> String {
+        match self.front.number {
+            Some(n) => format!("issue-{n}"),
+            None => self.stem(),
+        }
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+    }
+
     /// The file name without extension, used for output names (`040` for `issues/040.md`).
     pub fn stem(&self) -> String {
         self.path

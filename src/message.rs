@@ -353,19 +353,7 @@ impl MessageTemplate {
         } else {
             email.subject.clone()
         };
-        let id_prefix = match issue.front.number {
-            Some(n) => format!("issue-{n}"),
-            None => issue.stem(),
-        }
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
+        let id_prefix = issue.key();
         Ok(MessageTemplate {
             from,
             reply_to,
