@@ -96,7 +96,9 @@ fn configure(env: &mut Environment<'static>) {
         }
     });
     env.add_filter("wrap", wrap_filter);
-    env.add_filter("display_width", |s: String| unicode_width::UnicodeWidthStr::width(s.as_str()));
+    env.add_filter("display_width", |s: String| {
+        unicode_width::UnicodeWidthStr::width(s.as_str())
+    });
 }
 
 /// `{{ text|wrap }}` / `{{ text|wrap(60) }}`: word-wraps plain text at 76 columns.
