@@ -66,7 +66,7 @@ lp_send() {
         --subscribers "$TMP/subs-$1.toml" > "$TMP/send.log" 2>"$TMP/send.err" \
         || { cat "$TMP/send.log" "$TMP/send.err" >&2; exit 1; }
     grep -q "^sent $1 of $1 " "$TMP/send.log" || { echo "letterpress did not send all $1:" >&2; cat "$TMP/send.log" >&2; exit 1; }
-    cat "$TMP/time"
+    tail -n 1 "$TMP/time"
 }
 
 echo
@@ -106,5 +106,5 @@ rm -rf "$TMP/journal"
 /usr/bin/time -f "%e %M" -o "$TMP/time" "$BIN" --config "$TMP/letterpress.toml" send "$SEED" --force \
     --smtp "smtp://127.0.0.1:$PORT" --subscribers "$TMP/subs-1m.toml" </dev/null >"$TMP/load.log" 2>&1 || true
 grep -q "1000000 active" "$TMP/load.log" || { cat "$TMP/load.log" >&2; exit 1; }
-read -r secs rss < "$TMP/time"
+read -r secs rss < <(tail -n 1 "$TMP/time")
 printf "1,000,000 subscribers: %.2f s, peak RSS %.0f MB (whole process: compose + load + refuse)\n" "$secs" "$(echo "$rss / 1024" | bc -l)"

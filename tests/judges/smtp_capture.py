@@ -38,7 +38,7 @@ class Capture:
                 {
                     "mail_from": envelope.mail_from,
                     "rcpt_tos": envelope.rcpt_tos,
-                    "tls": session.ssl is not None,
+                    "tls": session.ssl is not None or server.transport.get_extra_info("ssl_object") is not None,
                     "auth": session.authenticated and (session.auth_data.login.decode() if session.auth_data else True),
                 },
                 f,
@@ -73,9 +73,9 @@ def main():
 
         def authenticator(server, session, envelope, mechanism, auth_data):
             ok = isinstance(auth_data, LoginPassword) and auth_data.login.decode() == user and auth_data.password.decode() == password
-            return AuthResult(success=ok)
+            return AuthResult(success=ok, handled=False, auth_data=auth_data)
 
-        kw.update(authenticator=authenticator, auth_required=True, auth_require_tls=bool(a.starttls or a.implicit))
+        kw.update(authenticator=authenticator, auth_required=True, auth_require_tls=bool(a.starttls))  # implicit TLS: aiosmtpd cannot tell, but it is TLS
 
     handler = Capture(a.dir)
 

@@ -1,0 +1,236 @@
+//! Never twice, never skipped: `kill -9` the sender mid-run, resume, and
+//! count lost and duplicated recipients at the server.
+
+mod common;
+#[path = "send/peer.rs"]
+mod peer;
+
+use std::collections::BTreeSet;
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
+
+use peer::{Peer, PeerConfig};
+
+const ISSUE: &str = "issues/012-reviving-a-sleepy-starter.md";
+const CONNECTIONS: usize = 4;
+
+fn project(n: usize) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let root = common::root();
+    let config = format!(
+        r#"
+[newsletter]
+name = "Resume Weekly"
+from = "Resume Weekly <news@resume.example>"
+web_url = "https://resume.example"
+postal_address = "1 Test Street"
+[paths]
+templates = {t:?}
+issues = {i:?}
+journal = "journal"
+[unsubscribe]
+url = "https://resume.example/u?e={{email}}&t={{token}}"
+[smtp]
+url = "smtp://127.0.0.1:1"
+connections = {CONNECTIONS}
+retry_delay_seconds = 0.05
+"#,
+        t = root.join("templates").display().to_string(),
+        i = root.join("issues").display().to_string(),
+    );
+    std::fs::write(dir.path().join("letterpress.toml"), config).unwrap();
+    let mut subs = String::new();
+    for i in 0..n {
+        subs.push_str(&format!(
+            "[[subscriber]]\nemail = \"r{i}@resume.example\"\n"
+        ));
+    }
+    std::fs::write(dir.path().join("subscribers.toml"), subs).unwrap();
+    dir
+}
+
+fn send(dir: &std::path::Path, port: u16) -> std::process::Command {
+    let mut c = common::bin();
+    c.arg("--config")
+        .arg(dir.join("letterpress.toml"))
+        .arg("send")
+        .arg(common::root().join(ISSUE))
+        .args(["--yes", "--smtp", &format!("smtp://127.0.0.1:{port}")])
+        .env("LETTERPRESS_UNSUBSCRIBE_SECRET", "resume-secret")
+        .stdin(Stdio::null());
+    c
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn kill_9_then_resume_loses_nobody_and_duplicates_at_most_the_connections() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    // Each message takes ~4 ms to be acknowledged, so the kill lands mid-send
+    // with messages in flight on every connection.
+    let peer = rt.block_on(Peer::start(PeerConfig {
+        accept_delay: Duration::from_millis(4),
+        ..PeerConfig::default()
+    }));
+    let n = 400;
+    let dir = project(n);
+
+    for round in 0..3 {
+        let mut child = send(dir.path(), peer.port)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let target = 60 + round * 90;
+        let t = Instant::now();
+        loop {
+            let received: usize = peer.state.lock().unwrap().received.values().sum();
+            if received >= target || t.elapsed() > Duration::from_secs(60) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+    }
+    let delivered_before: usize = peer.state.lock().unwrap().received.len();
+    assert!(
+        delivered_before < n,
+        "the kills must land mid-run ({delivered_before} of {n} already)"
+    );
+
+    // A torn record, as a power cut could leave it.
+    let journal = dir.path().join("journal/issue-12.journal");
+    let mut j = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&journal)
+        .unwrap();
+    std::io::Write::write_all(&mut j, b"D\t17000000\tr1@res").unwrap();
+    drop(j);
+
+    let o = send(dir.path(), peer.port).output().unwrap();
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("torn record"), "{out}");
+    assert!(out.contains("resuming:"), "{out}");
+
+    let st = peer.state.lock().unwrap();
+    let lost: Vec<String> = (0..n)
+        .map(|i| format!("r{i}@resume.example"))
+        .filter(|r| st.received.get(r).copied().unwrap_or(0) == 0)
+        .collect();
+    assert!(lost.is_empty(), "never skipped: {lost:?}");
+    let duplicated: BTreeSet<String> = st
+        .received
+        .iter()
+        .filter(|(_, &c)| c > 1)
+        .map(|(r, _)| r.clone())
+        .collect();
+    let extra: usize = st.received.values().map(|c| c - 1).sum();
+    drop(st);
+    eprintln!("3 kills: {extra} duplicate deliveries ({duplicated:?})");
+    // At most the messages in flight at each kill: one per connection.
+    assert!(
+        extra <= 3 * CONNECTIONS,
+        "{extra} duplicates after 3 kills with {CONNECTIONS} connections"
+    );
+    // Every duplicate was in doubt: the journal shows it attempted twice.
+    let records = std::fs::read_to_string(&journal).unwrap();
+    for d in &duplicated {
+        let attempts = records
+            .lines()
+            .filter(|l| l.starts_with("A\t") && l.ends_with(&format!("\t{d}")))
+            .count();
+        assert!(
+            attempts >= 2,
+            "{d} was delivered twice but attempted {attempts} time(s)"
+        );
+    }
+    // The resumed run listed what the last kill left in doubt: at most one per connection.
+    if let Some(line) = out
+        .lines()
+        .find(|l| l.contains("were in flight when the last run stopped"))
+    {
+        let k: usize = line.split_whitespace().next().unwrap().parse().unwrap();
+        assert!((1..=CONNECTIONS).contains(&k), "{line}");
+    }
+
+    // Done: a further run sends nothing.
+    let before: usize = peer.state.lock().unwrap().received.values().sum();
+    let o = send(dir.path(), peer.port).output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("already sent"), "{}", text(&o));
+    assert_eq!(
+        peer.state.lock().unwrap().received.values().sum::<usize>(),
+        before
+    );
+}
+
+#[test]
+fn failures_are_reported_with_the_server_reply_and_retry_failed_retries_them() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let peer = rt.block_on(Peer::start(PeerConfig::default()));
+    let dir = project(0);
+    std::fs::write(
+        dir.path().join("subscribers.toml"),
+        "[[subscriber]]\nemail = \"ok1@resume.example\"\n[[subscriber]]\nemail = \"rcpt550-x@resume.example\"\n\
+         [[subscriber]]\nemail = \"always451-y@resume.example\"\n[[subscriber]]\nemail = \"ok2@resume.example\"\n",
+    )
+    .unwrap();
+    let o = send(dir.path(), peer.port).output().unwrap();
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(4), "{out}");
+    assert!(out.contains("sent 2 of 4"), "{out}");
+    assert!(out.contains("rcpt550-x@resume.example  550 5.1.1 <nobody>: Recipient address rejected: User unknown"), "{out}");
+    assert!(
+        out.contains("always451-y@resume.example  451 4.7.1 Greylisted"),
+        "{out}"
+    );
+    let tsv = std::fs::read_to_string(dir.path().join("journal/issue-12.problems.tsv")).unwrap();
+    assert!(
+        tsv.contains("failed\trcpt550-x@resume.example\t550\t"),
+        "{tsv}"
+    );
+    assert!(
+        tsv.contains("deferred\talways451-y@resume.example\t451\t"),
+        "{tsv}"
+    );
+
+    // Resuming retries the deferred one only; the 550 is not retried.
+    let o = send(dir.path(), peer.port).output().unwrap();
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    assert!(text(&o).contains("sent 0 of 1"), "{}", text(&o));
+    assert_eq!(
+        peer.state.lock().unwrap().attempts["rcpt550-x@resume.example"],
+        1
+    );
+    // --retry-failed includes it again.
+    let o = send(dir.path(), peer.port)
+        .arg("--retry-failed")
+        .output()
+        .unwrap();
+    assert!(text(&o).contains("of 2"), "{}", text(&o));
+    assert_eq!(
+        peer.state.lock().unwrap().attempts["rcpt550-x@resume.example"],
+        2
+    );
+    assert_eq!(
+        peer.counts("ok1@resume.example").0,
+        1,
+        "delivered ones are never resent"
+    );
+}
