@@ -93,7 +93,7 @@ fn served_files_are_byte_for_byte_what_preview_writes() {
         assert!(sample.contains(&*html_escape::encode_quoted_attribute(&unsub)));
     }
 
-    // The state JSON carries the same bytes the iframes get via srcdoc.
+    // The state JSON carries the same bytes the page writes into the iframes.
     let s = state(server.addr);
     assert_eq!(s["ok"], true);
     assert_eq!(s["email"]["sample_html"].as_str().unwrap(), sample);
@@ -110,7 +110,7 @@ fn served_files_are_byte_for_byte_what_preview_writes() {
     // The page itself, and its reload script, come from the outer document.
     let page = get(server.addr, "/").text();
     assert!(page.contains("EventSource(\"/events\")"));
-    assert!(page.contains("srcdoc"));
+    assert!(page.contains("doc.write(html)"));
     assert!(
         !sample.contains("EventSource"),
         "no script is injected into the email"

@@ -9,7 +9,7 @@
 //!        ▼
 //!  watch::Sender<Arc<Snapshot>> ──▶ GET /events (server-sent events, one JSON per render)
 //!                                ──▶ GET /api/state, /email.html, /sample.html, ...
-//!  page.html (the outer page; its script swaps the iframes' srcdoc and keeps their scroll)
+//!  page.html (the outer page; its script writes each render into fresh iframes and keeps their scroll)
 //! ```
 //!
 //! A render that fails keeps the last good email on the page and shows the

@@ -19,7 +19,7 @@ use super::{log_render, Snapshot};
 use crate::error::{Error, Result};
 
 /// Quiet time after the last event of a save before rendering.
-pub const DEBOUNCE_MS: u64 = 60;
+pub const DEBOUNCE_MS: u64 = 50;
 
 /// A burst of events never delays a render longer than this.
 const MAX_DELAY: Duration = Duration::from_millis(400);
