@@ -120,18 +120,6 @@ where
     F: FnOnce(SocketAddr),
     S: Future<Output = ()> + Send + 'static,
 {
-    let first = {
-        let (config, issue) = (opts.config.clone(), opts.issue.clone());
-        tokio::task::spawn_blocking(move || render::render(&config, &issue))
-            .await
-            .map_err(|e| Error::Usage(format!("the first render crashed: {e}")))?
-    };
-    let inputs = first.inputs.clone();
-    let snapshot = Snapshot::next(None, first, Vec::new());
-    log_render(&snapshot);
-    let (tx, rx) = watch::channel(Arc::new(snapshot));
-    let (stop_tx, stop_rx) = watch::channel(false);
-
     let listener = tokio::net::TcpListener::bind(opts.addr)
         .await
         .map_err(|e| {
@@ -145,6 +133,18 @@ where
     let addr = listener
         .local_addr()
         .map_err(|e| Error::Usage(format!("cannot read the listening address: {e}")))?;
+
+    let first = {
+        let (config, issue) = (opts.config.clone(), opts.issue.clone());
+        tokio::task::spawn_blocking(move || render::render(&config, &issue))
+            .await
+            .map_err(|e| Error::Usage(format!("the first render crashed: {e}")))?
+    };
+    let inputs = first.inputs.clone();
+    let snapshot = Snapshot::next(None, first, Vec::new());
+    log_render(&snapshot);
+    let (tx, rx) = watch::channel(Arc::new(snapshot));
+    let (stop_tx, stop_rx) = watch::channel(false);
 
     let watcher = watcher::Watcher::start(
         opts.config.clone(),
