@@ -23,7 +23,7 @@
 //! once — and if any copy says `unsubscribed` or `bounced`, that wins, so a
 //! duplicate can never re-subscribe someone.
 
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::io::BufRead;
 use std::path::Path;
 
@@ -74,8 +74,9 @@ pub struct Subscriber {
     pub name: Option<Box<str>>,
     /// Whether they get mail.
     pub status: Status,
-    /// Indices into [`Subscribers::tags`] (tags are interned: a list has few).
-    pub tags: Box<[u32]>,
+    /// Index into [`Subscribers::tag_sets`]: tag lists are interned, since a
+    /// list has few distinct ones (use [`Subscribers::tags_of`]).
+    pub tags: u32,
     /// When they joined (the date part, if a date-time was given).
     pub joined: Option<NaiveDate>,
     /// 1-based line of the `email` key.
@@ -100,8 +101,10 @@ pub struct Subscribers {
     pub list: Vec<Subscriber>,
     /// Addresses that appeared again (each is mailed once).
     pub duplicates: Vec<Duplicate>,
-    /// The tag names, indexed by [`Subscriber::tags`].
+    /// The tag names.
     pub tags: Vec<String>,
+    /// Each distinct list of tags, as indices into `tags`; entry 0 is empty.
+    pub tag_sets: Vec<Box<[u32]>>,
 }
 
 /// What is wrong with a subscriber list, and where.
@@ -140,7 +143,11 @@ impl Subscribers {
 
     /// The tag names of `s`.
     pub fn tags_of<'a>(&'a self, s: &'a Subscriber) -> impl Iterator<Item = &'a str> {
-        s.tags.iter().map(|&i| self.tags[i as usize].as_str())
+        self.tag_sets
+            .get(s.tags as usize)
+            .into_iter()
+            .flat_map(|set| set.iter())
+            .map(|&i| self.tags[i as usize].as_str())
     }
 }
 
@@ -216,18 +223,25 @@ struct RawEntry {
 /// Validates entries and removes duplicates, shared by both parsers.
 struct Builder {
     out: Subscribers,
-    index: hashbrown::HashTable<u32>,
+    /// (hash, index into the list): the stored hash spares rehashing and
+    /// most string comparisons (and their cache misses).
+    index: hashbrown::HashTable<(u64, u32)>,
     hasher: std::collections::hash_map::RandomState,
     tag_index: std::collections::HashMap<String, u32>,
+    set_index: std::collections::HashMap<Box<[u32]>, u32>,
 }
 
 impl Builder {
     fn new() -> Self {
         Builder {
-            out: Subscribers::default(),
+            out: Subscribers {
+                tag_sets: vec![Box::new([])],
+                ..Subscribers::default()
+            },
             index: hashbrown::HashTable::new(),
             hasher: std::collections::hash_map::RandomState::new(),
             tag_index: std::collections::HashMap::new(),
+            set_index: std::collections::HashMap::new(),
         }
     }
 
@@ -269,9 +283,12 @@ impl Builder {
             })?,
             None => Status::Active,
         };
-        let tags: Box<[u32]> = match raw.tags {
-            Some((tags, _)) => tags.into_iter().map(|t| self.tag(t)).collect(),
-            None => Box::new([]),
+        let tags = match raw.tags {
+            Some((tags, _)) if !tags.is_empty() => {
+                let set: Box<[u32]> = tags.into_iter().map(|t| self.tag(t)).collect();
+                self.tag_set(set)
+            }
+            _ => 0,
         };
         let sub = Subscriber {
             email,
@@ -283,10 +300,10 @@ impl Builder {
         };
         let hash = self.hash(sub.email.as_ref());
         let list = &mut self.out.list;
-        let found = self.index.find(hash, |&i| {
-            same_address(list[i as usize].email.as_ref(), sub.email.as_ref())
+        let found = self.index.find(hash, |&(h, i)| {
+            h == hash && same_address(list[i as usize].email.as_ref(), sub.email.as_ref())
         });
-        if let Some(&i) = found {
+        if let Some(&(_, i)) = found {
             let first = &mut list[i as usize];
             self.out.duplicates.push(Duplicate {
                 email: email_text,
@@ -304,11 +321,18 @@ impl Builder {
             message: "more than 4 billion subscribers".into(),
         })?;
         list.push(sub);
-        let hasher = &self.hasher;
-        self.index.insert_unique(hash, i, |&j| {
-            address_hash(hasher, list[j as usize].email.as_ref())
-        });
+        self.index.insert_unique(hash, (hash, i), |&(h, _)| h);
         Ok(())
+    }
+
+    fn tag_set(&mut self, set: Box<[u32]>) -> u32 {
+        if let Some(&i) = self.set_index.get(&set) {
+            return i;
+        }
+        let i = self.out.tag_sets.len() as u32;
+        self.out.tag_sets.push(set.clone());
+        self.set_index.insert(set, i);
+        i
     }
 
     fn tag(&mut self, t: String) -> u32 {
@@ -332,11 +356,16 @@ impl Builder {
 }
 
 fn address_hash(hasher: &impl BuildHasher, email: &str) -> u64 {
-    let mut h = hasher.build_hasher();
-    for c in email.chars().flat_map(char::to_lowercase) {
-        c.hash(&mut h);
+    // Hash the lower-cased bytes; ASCII (nearly every address) without allocating.
+    let mut buf = [0u8; 128];
+    if email.is_ascii() && email.len() <= buf.len() {
+        let b = &mut buf[..email.len()];
+        b.copy_from_slice(email.as_bytes());
+        b.make_ascii_lowercase();
+        hasher.hash_one(&*b)
+    } else {
+        hasher.hash_one(email.to_lowercase().as_bytes())
     }
-    h.finish()
 }
 
 /// Addresses compare case-insensitively (both parts), as the issue asks.
@@ -574,8 +603,16 @@ fn parse_date(s: &str) -> Option<(NaiveDate, &str)> {
 }
 
 fn date_prefix(v: &str) -> Option<NaiveDate> {
-    let d = v.get(..10)?;
-    NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()
+    let b = v.as_bytes().get(..10)?;
+    if b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter().try_fold(0u32, |n, &d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
+    };
+    NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)
 }
 
 /// The whole-file TOML parser: slower and bigger, but all of TOML.
@@ -611,7 +648,10 @@ pub fn parse_toml(text: &str) -> Result<Subscribers, ParseError> {
         }
         ParseError { line, message }
     })?;
-    let line = |start: usize| crate::diagnostic::line_of(text, start);
+    // Offsets of every newline, so each span's line is a binary search (a
+    // count from the start for every entry would be quadratic).
+    let newlines: Vec<usize> = memchr::memchr_iter(b'\n', text.as_bytes()).collect();
+    let line = |start: usize| 1 + newlines.partition_point(|&nl| nl < start);
     let mut builder = Builder::new();
     for entry in file.subscriber {
         let header_line = line(entry.span().start);

@@ -205,7 +205,7 @@ pub fn run(args: Args, config: &Config) -> Result<ExitCode> {
         Mode::DryRun => {
             let subs = load_subscribers(config, &args)?;
             let replay = journal::peek(&journal_path, &key)?;
-            let sel = send::select(&subs, &replay, args.retry_failed);
+            let sel = send::select(subs, &replay, args.retry_failed);
             let dir = args
                 .outbox
                 .clone()
@@ -297,7 +297,7 @@ fn send_to_list(
             );
         }
     }
-    let sel = send::select(&subs, &replay, args.retry_failed);
+    let sel = send::select(subs, &replay, args.retry_failed);
     describe_selection(&sel, &replay);
     if sel.recipients.is_empty() {
         println!("nothing to send: every active subscriber has been handled");

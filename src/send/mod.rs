@@ -29,22 +29,10 @@ pub use journal::{Journal, Replay, State};
 pub use report::{Problem, Report};
 pub use smtp::{Failure, SmtpSettings};
 
-/// The name an issue's journal goes by: `issue-<number>`, or the file stem
-/// when the issue has no number (the same prefix as its Message-IDs).
+/// The name an issue's journal goes by: [`Issue::key`], the same prefix as
+/// its Message-IDs (`issue-<number>`, or the file stem).
 pub fn issue_key(issue: &Issue) -> String {
-    match issue.front.number {
-        Some(n) => format!("issue-{n}"),
-        None => issue.stem(),
-    }
-    .chars()
-    .map(|c| {
-        if c.is_ascii_alphanumeric() || c == '-' {
-            c
-        } else {
-            '-'
-        }
-    })
-    .collect()
+    issue.key()
 }
 
 /// A short hash of what every recipient reads (subject, HTML, text), so a
@@ -79,10 +67,18 @@ pub struct Selection {
 }
 
 /// Chooses this run's recipients: every active subscriber the journal does
-/// not show as delivered (or as failed, unless `retry_failed`).
-pub fn select(subscribers: &Subscribers, replay: &Replay, retry_failed: bool) -> Selection {
-    let mut s = Selection::default();
-    for sub in subscribers.active() {
+/// not show as delivered (or as failed, unless `retry_failed`). Consumes the
+/// list, moving addresses and names rather than copying them.
+pub fn select(subscribers: Subscribers, replay: &Replay, retry_failed: bool) -> Selection {
+    let mut s = Selection {
+        recipients: Vec::with_capacity(subscribers.list.len()),
+        ..Selection::default()
+    };
+    for sub in subscribers
+        .list
+        .into_iter()
+        .filter(|s| s.status == crate::subscribers::Status::Active)
+    {
         let email: &str = sub.email.as_ref();
         let state = if replay.states.is_empty() {
             None
@@ -104,8 +100,8 @@ pub fn select(subscribers: &Subscribers, replay: &Replay, retry_failed: bool) ->
             None => {}
         }
         s.recipients.push(Recipient {
-            email: sub.email.clone(),
-            name: sub.name.as_deref().map(str::to_string),
+            email: sub.email,
+            name: sub.name.map(String::from),
         });
     }
     s
