@@ -45,7 +45,8 @@ echo "mjml: $("$MJML" --version | tr '\n' ' ')"
 echo "letterpress: $("$LP" --version)"
 
 say "composing $STEM once, to get the .mjml letterpress wrote"
-"$LP" preview "$ISSUE" --out "$WORK/lp" >/dev/null
+"$LP" preview "$ISSUE" --out "$WORK/lp" >"$WORK/preview.stdout" 2>"$WORK/preview.stderr" ||
+    die "letterpress preview failed: $(cat "$WORK/preview.stderr")"
 MJML_IN=$WORK/lp/$STEM.mjml
 [ -f "$MJML_IN" ] || die "letterpress wrote no $MJML_IN"
 "$MJML" "$MJML_IN" -o "$WORK/mjml.html" 2>"$WORK/mjml.stderr" || die "mjml failed: $(cat "$WORK/mjml.stderr")"
@@ -71,10 +72,12 @@ if command -v hyperfine >/dev/null; then
         --export-json "$RESULTS/hyperfine.json" \
         --command-name letterpress "$(q "${LP_CMD[@]}")" \
         --command-name mjml "$(q "${PEER_CMD[@]}")"
-    read -r LP_MEAN LP_SD PEER_MEAN PEER_SD < <(python3 -c '
+    read -r LP_MEAN LP_SD PEER_MEAN PEER_SD LP_CPU PEER_CPU < <(python3 -c '
 import json, sys
 r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
-print(r["letterpress"]["mean"], r["letterpress"]["stddev"] or 0, r["mjml"]["mean"], r["mjml"]["stddev"] or 0)
+lp, peer = r["letterpress"], r["mjml"]
+print(lp["mean"], lp["stddev"] or 0, peer["mean"], peer["stddev"] or 0,
+      lp["user"] + lp["system"], peer["user"] + peer["system"])
 ' "$RESULTS/hyperfine.json")
     METHOD="hyperfine --shell=none, $WARMUP warm-up + $RUNS runs"
 else
@@ -91,20 +94,22 @@ else
     }
     LP_MEAN=$(mean_of "${LP_CMD[@]}")
     PEER_MEAN=$(mean_of "${PEER_CMD[@]}")
-    LP_SD=nan PEER_SD=nan
+    LP_SD=nan PEER_SD=nan LP_CPU=nan PEER_CPU=nan
     METHOD="date +%s%N loop, $WARMUP warm-up + $RUNS runs"
 fi
 
-SUMMARY=$(python3 - "$LP_MEAN" "$LP_SD" "$PEER_MEAN" "$PEER_SD" <<EOF
-import sys
-lp, lp_sd, peer, peer_sd = map(float, sys.argv[1:])
+SUMMARY=$(python3 - "$LP_MEAN" "$LP_SD" "$PEER_MEAN" "$PEER_SD" "$LP_CPU" "$PEER_CPU" <<EOF
+import math, sys
+lp, lp_sd, peer, peer_sd, lp_cpu, peer_cpu = map(float, sys.argv[1:])
 ratio = peer / lp
 kb = lambda n: f"{n} bytes ({n / 1024:.1f} KB)"
 print(f"issue:        $STEM")
 print(f"method:       $METHOD")
 print(f"letterpress:  mean {lp * 1000:8.2f} ms  (sd {lp_sd * 1000:.2f} ms)  whole process: preview -> .html .txt .mjml .eml")
 print(f"mjml CLI:     mean {peer * 1000:8.2f} ms  (sd {peer_sd * 1000:.2f} ms)  whole process: .mjml -> .html")
-print(f"ratio:        {ratio:.0f}x  (mjml time / letterpress time; target >= 100x: {'MET' if ratio >= 100 else 'NOT MET'})")
+print(f"ratio:        {ratio:.0f}x  (mjml time / letterpress time, wall clock; target >= 100x: {'MET' if ratio >= 100 else 'NOT MET'})")
+if not math.isnan(lp_cpu):
+    print(f"CPU ratio:    {peer_cpu / lp_cpu:.0f}x  (user+sys: mjml {peer_cpu * 1000:.0f} ms, letterpress {lp_cpu * 1000:.1f} ms; steadier than wall clock on a busy machine)")
 print(f"seed HTML:    {kb($HTML_BYTES)}   (mjml's HTML of the same MJML: {kb($MJML_HTML_BYTES)})")
 print(f"seed text:    {kb($TEXT_BYTES)}")
 print(f"seed MJML:    {kb($MJML_BYTES)}")
