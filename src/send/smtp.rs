@@ -725,7 +725,9 @@ impl Connection {
             }
             params.push(MailParameter::SmtpUtfEight);
         }
-        if !body.is_ascii() {
+        // One scan of the body decides 8BITMIME and how it is written.
+        let ascii = body.is_ascii();
+        if !ascii {
             if !info.supports_feature(Extension::EightBitMime) {
                 return Err(Failure::Local(
                     "the message is not ASCII and the server does not support 8BITMIME".into(),
@@ -779,8 +781,15 @@ impl Connection {
             self.broken = true;
             return Err(Failure::Fatal(why));
         }
-        let reply = match std::str::from_utf8(body) {
-            Ok(text) => {
+        let text = if ascii {
+            // SAFETY: ASCII is valid UTF-8 (checked just above); this spares
+            // a second full validation of every message.
+            Some(unsafe { std::str::from_utf8_unchecked(body) })
+        } else {
+            std::str::from_utf8(body).ok()
+        };
+        let reply = match text {
+            Some(text) => {
                 timed(
                     t,
                     Stage::Body,
@@ -789,7 +798,7 @@ impl Connection {
                 )
                 .await
             }
-            Err(_) => timed(t, Stage::Body, "the message", self.inner.message(body)).await,
+            None => timed(t, Stage::Body, "the message", self.inner.message(body)).await,
         };
         match reply {
             Ok(Ok(r)) => Ok(accepted(&r)),
