@@ -54,10 +54,25 @@ impl Legacy {
 
     /// The byte this character was in the legacy encoding, if it is one of the upper half.
     fn byte_of(self, c: char) -> Option<u8> {
-        self.upper_half()
-            .iter()
-            .position(|&x| x == c)
-            .map(|i| 0x80 + i as u8)
+        static MAC: OnceLock<Vec<(char, u8)>> = OnceLock::new();
+        static WIN: OnceLock<Vec<(char, u8)>> = OnceLock::new();
+        if c.is_ascii() {
+            return None;
+        }
+        let cell = match self {
+            Legacy::MacRoman => &MAC,
+            Legacy::Windows1252 => &WIN,
+        };
+        let sorted = cell.get_or_init(|| {
+            let mut v: Vec<(char, u8)> =
+                self.upper_half().iter().copied().zip(0x80..=0xFF).collect();
+            v.sort_unstable();
+            v
+        });
+        sorted
+            .binary_search_by_key(&c, |&(c, _)| c)
+            .ok()
+            .map(|i| sorted[i].1)
     }
 }
 
