@@ -878,11 +878,12 @@ mod tests {
         markdown_files(&shared.join("corpus"), &mut files);
         markdown_files(&shared.join("seeds"), &mut files);
         if files.is_empty() {
-            // The project's convention for missing judges (tests/common/mod.rs).
-            let why = format!("no Markdown corpus under {}", shared.display());
-            let required = std::env::var("LETTERPRESS_REQUIRE_JUDGES").is_ok_and(|v| v == "1");
-            assert!(!required, "LETTERPRESS_REQUIRE_JUDGES=1 but {why}");
-            eprintln!("SKIPPED: {why}");
+            // ../shared is test input, not a judge: its absence skips, even in CI
+            // (as in tests/corpus.rs and tests/seed.rs).
+            eprintln!(
+                "SKIPPED (no ../shared beside the checkout): corpus walk under {}",
+                shared.display()
+            );
             return;
         }
         files.sort();
