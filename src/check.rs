@@ -19,10 +19,11 @@ pub const SUBJECT_MAX_CHARS: usize = 78;
 /// How many mojibake findings to list one by one.
 const MOJIBAKE_SHOWN: usize = 5;
 
-/// Runs every check on a composed issue. `source` is the issue file's text.
+/// Runs every check on a composed issue. `mojibake` is the scan of the
+/// issue file's text as read (before any in-memory repair).
 pub fn check(
     issue: &Issue,
-    source: &str,
+    mojibake: Option<&mojibake::Report>,
     email: &RenderedEmail,
     config: &Config,
 ) -> Vec<Diagnostic> {
@@ -32,7 +33,7 @@ pub fn check(
         ..d
     };
 
-    if let Some(report) = mojibake::scan(source) {
+    if let Some(report) = mojibake {
         let n = report.findings.len();
         for f in report.findings.iter().take(MOJIBAKE_SHOWN) {
             out.push(at(Diagnostic::error(

@@ -44,13 +44,16 @@ pub fn compose_file(composer: &Composer, path: &Path) -> Result<Composed> {
     let config = composer.config();
     let source = read_text(path)?;
     // Mis-decoded text is repaired in memory so the email reads right; `check`
-    // still reports it (from `source`) until `check --fix` repairs the file.
-    let repaired = crate::mojibake::repair(&source);
+    // still reports it (from this one scan) until `check --fix` repairs the file.
+    let mojibake = crate::mojibake::scan(&source);
+    let text = mojibake
+        .as_ref()
+        .map_or(source.as_str(), |r| r.repaired.as_str());
     let mut issue =
-        Issue::parse(&repaired).map_err(|e| crate::Error::parse(path, Some(e.line), e.message))?;
+        Issue::parse(text).map_err(|e| crate::Error::parse(path, Some(e.line), e.message))?;
     issue.path = path.to_path_buf();
     let email = composer.compose(&issue)?;
-    let diagnostics = check::check(&issue, &source, &email, config);
+    let diagnostics = check::check(&issue, mojibake.as_ref(), &email, config);
     let opts = MessageOptions {
         test: false,
         unsubscribe_secret: unsubscribe_secret(config, true),
