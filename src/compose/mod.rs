@@ -14,6 +14,7 @@ pub mod links;
 pub mod mjml;
 pub mod template;
 pub mod text;
+pub mod wrap;
 
 use std::collections::HashMap;
 

@@ -103,11 +103,7 @@ fn configure(env: &mut Environment<'static>) {
 
 /// `{{ text|wrap }}` / `{{ text|wrap(60) }}`: word-wraps plain text at 76 columns.
 fn wrap_filter(text: String, width: Option<usize>) -> String {
-    let opts = textwrap::Options::new(width.unwrap_or(76)).break_words(false);
-    text.lines()
-        .map(|l| textwrap::fill(l, &opts))
-        .collect::<Vec<_>>()
-        .join("\n")
+    super::wrap::wrap(&text, width.unwrap_or(super::TEXT_WIDTH)).join("\n")
 }
 
 fn chain(e: &minijinja::Error) -> String {

@@ -10,16 +10,14 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 use pulldown_cmark::{Alignment, Event, HeadingLevel, Tag, TagEnd};
-use textwrap::core::Word;
-use textwrap::wrap_algorithms::Penalties;
-use textwrap::{WordSeparator, WordSplitter, WrapAlgorithm};
-use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+use unicode_width::UnicodeWidthStr;
 
 use super::blocks::{
     self, attr, html_block_source, html_tokens, link_target, matching_end, plain_text, tag_policy,
     Figure, Footnotes, HtmlToken, RawHtmlFilter, Spanned, TagPolicy,
 };
 use super::links::LinkRewriter;
+use super::wrap::wrap;
 
 /// Converts Markdown to wrapped plain text.
 pub fn markdown_to_text(markdown: &str, links: &LinkRewriter, width: usize) -> String {
@@ -801,93 +799,6 @@ fn pad(cell: &str, width: usize, align: Alignment) -> String {
         Alignment::Left | Alignment::None => (0, gap),
     };
     format!("{}{cell}{}", " ".repeat(left), " ".repeat(right))
-}
-
-/// Wraps one line of text to `width` display columns, never splitting a word
-/// or URL (they may overrun), breaking at spaces and between wide (CJK) characters.
-pub(crate) fn wrap(text: &str, width: usize) -> Vec<Cow<'_, str>> {
-    // Optimal fit, but never trading a ragged edge for an overlong line.
-    let penalties = Penalties {
-        overflow_penalty: 1 << 30,
-        ..Penalties::new()
-    };
-    let options = textwrap::Options::new(width)
-        .wrap_algorithm(WrapAlgorithm::OptimalFit(penalties))
-        .word_separator(WordSeparator::Custom(words))
-        .word_splitter(WordSplitter::NoHyphenation)
-        .break_words(false);
-    textwrap::wrap(text, options)
-}
-
-/// The textwrap word separator: words end after spaces, and around wide
-/// characters (CJK ideographs, kana, hangul, fullwidth forms) except before
-/// closing and after opening punctuation. URLs are never split.
-fn words(line: &str) -> Box<dyn Iterator<Item = Word<'_>> + '_> {
-    let mut words = Vec::new();
-    let mut start = 0;
-    let mut prev: Option<char> = None;
-    let mut url_end = 0;
-    for (i, c) in line.char_indices() {
-        if i >= url_end {
-            match prev {
-                // A link reference stays with the word before it.
-                Some(' ') if c != ' ' && !is_reference(&line[i..]) => {
-                    words.push(Word::from(&line[start..i]));
-                    start = i;
-                }
-                Some(p) if p != ' ' && c != ' ' && can_break_between(p, c) => {
-                    words.push(Word::from(&line[start..i]));
-                    start = i;
-                }
-                _ => {}
-            }
-            if c.is_ascii_alphabetic() && prev.map_or(true, |p| !p.is_ascii_alphanumeric()) {
-                if let Some(len) = url_len(&line[i..]) {
-                    url_end = i + len;
-                }
-            }
-        }
-        prev = Some(c);
-    }
-    if start < line.len() {
-        words.push(Word::from(&line[start..]));
-    }
-    Box::new(words.into_iter())
-}
-
-/// True when `s` starts with a link reference like `[12]`.
-fn is_reference(s: &str) -> bool {
-    s.strip_prefix('[')
-        .and_then(|r| r.split_once(']'))
-        .is_some_and(|(n, _)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-}
-
-/// Length of the URL at the start of `s`, if one starts there.
-fn url_len(s: &str) -> Option<usize> {
-    let scheme = s
-        .bytes()
-        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
-        .count();
-    if scheme == 0 || !s[scheme..].starts_with("://") {
-        return None;
-    }
-    Some(s.find(char::is_whitespace).unwrap_or(s.len()))
-}
-
-fn can_break_between(before: char, after: char) -> bool {
-    let wide = |c: char| c.width() == Some(2);
-    (wide(before) || wide(after)) && !no_break_before(after) && !no_break_after(before)
-}
-
-/// Closing punctuation and marks that must not start a line.
-fn no_break_before(c: char) -> bool {
-    "、。，．：；！？）］｝〕〉》」』】〙〗〟’”｠»ー々〻ゝゞヽヾ…‥・゠ぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ,.;:!?)]}%'\"–—"
-        .contains(c)
-}
-
-/// Opening punctuation that must not end a line.
-fn no_break_after(c: char) -> bool {
-    "（［｛〔〈《「『【〘〖〝‘“｟«([{$#".contains(c)
 }
 
 #[cfg(test)]
