@@ -293,6 +293,51 @@ pub fn tag_policy(name: &str) -> TagPolicy {
     }
 }
 
+/// Block elements that cannot sit inside a `<p>` or heading: a browser
+/// closes the paragraph before them, leaving its end tag stray.
+pub fn closes_paragraph(name: &str) -> bool {
+    matches!(
+        name,
+        "address"
+            | "article"
+            | "aside"
+            | "blockquote"
+            | "center"
+            | "details"
+            | "dialog"
+            | "div"
+            | "dl"
+            | "dd"
+            | "dt"
+            | "fieldset"
+            | "figcaption"
+            | "figure"
+            | "footer"
+            | "form"
+            | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "header"
+            | "hgroup"
+            | "hr"
+            | "li"
+            | "main"
+            | "menu"
+            | "nav"
+            | "ol"
+            | "p"
+            | "pre"
+            | "search"
+            | "section"
+            | "summary"
+            | "table"
+            | "ul"
+    )
+}
+
 /// HTML void elements: they never have content or an end tag.
 pub fn is_void(name: &str) -> bool {
     matches!(

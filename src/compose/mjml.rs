@@ -46,6 +46,7 @@ pub fn markdown_to_mjml(markdown: &str, links: &LinkRewriter) -> MjmlBody {
         warnings: Vec::new(),
         depth: 0,
         raw_open: Vec::new(),
+        phrasing: 0,
         filter: RawHtmlFilter::default(),
         footnotes: Footnotes::new(&events),
         table: None,
@@ -72,6 +73,9 @@ struct Writer<'a, 'e> {
     depth: usize,
     /// Raw HTML elements currently open, with the `depth` they were opened at.
     raw_open: Vec<(String, usize)>,
+    /// Markdown paragraphs and headings currently open: raw block tags
+    /// inside them are unwrapped, as a browser would end the paragraph.
+    phrasing: usize,
     filter: RawHtmlFilter,
     footnotes: Footnotes,
     table: Option<Table>,
@@ -211,6 +215,9 @@ impl Writer<'_, '_> {
         if !inline {
             self.filter.reset();
         }
+        if matches!(tag, Tag::Paragraph | Tag::Heading { .. }) {
+            self.phrasing += 1;
+        }
         let mut open = String::new();
         match tag {
             Tag::Paragraph => open.push_str("<p>"),
@@ -346,6 +353,9 @@ impl Writer<'_, '_> {
         self.depth = self.depth.saturating_sub(1);
         if !blocks::is_inline_end(end) {
             self.filter.reset();
+        }
+        if matches!(end, TagEnd::Paragraph | TagEnd::Heading(_)) {
+            self.phrasing = self.phrasing.saturating_sub(1);
         }
         let close = match end {
             TagEnd::Paragraph => "</p>\n",
@@ -525,6 +535,7 @@ impl Writer<'_, '_> {
                     self_closing,
                     raw,
                 } => match tag_policy(&name) {
+                    TagPolicy::Keep if blocks::closes_paragraph(&name) && self.in_phrasing() => {}
                     TagPolicy::Keep => {
                         let line = line + count_lines(&html[..pos]);
                         self.raw_start(&name, &attrs, self_closing, line);
@@ -540,6 +551,16 @@ impl Writer<'_, '_> {
                 HtmlToken::Comment => {}
             }
         }
+    }
+
+    /// True inside a paragraph or heading (Markdown or raw): only phrasing
+    /// content may follow.
+    fn in_phrasing(&self) -> bool {
+        self.phrasing > 0
+            || self
+                .raw_open
+                .iter()
+                .any(|(n, _)| matches!(n.as_str(), "p" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6"))
     }
 
     /// An allowed start tag with its allowed attributes.
@@ -1060,6 +1081,17 @@ pub(crate) mod tests {
             out.contains("<div align=\"center\">") && out.contains("</div>"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn raw_block_tags_inside_a_paragraph_are_unwrapped() {
+        // A browser would end the paragraph at <p>/<div>, leaving </p> stray.
+        let out =
+            mjml("Text <p>inner</p> and <div>box</div><hr> end\n\n<div>\n\nblock\n\n</div>\n");
+        assert!(out.contains("<p>Text inner and box end</p>"), "{out}");
+        assert!(out.contains("<div>\n<p>block</p>"), "{out}");
+        let out = mjml("<p>raw <div>x</div> y</p>\n");
+        assert!(out.contains("<p>raw x y</p>"), "{out}");
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! [`message`](crate::message) fills them in per recipient.
 
 pub mod blocks;
+pub mod inline;
 pub mod links;
 pub mod mjml;
 pub mod template;
@@ -183,10 +184,30 @@ impl Composer {
     }
 }
 
-/// Renders an MJML document to HTML with mrml: no web fonts, no comments.
+/// How the layout's `<mj-style inline="inline">` rules reach the elements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CssInlining {
+    /// letterpress's one-pass inliner ([`inline`]), falling back to
+    /// css-inline when the stylesheet is outside what it supports.
+    Fast,
+    /// mrml's css-inline (a DOM parse and re-serialisation): the reference.
+    Reference,
+}
+
+/// Renders an MJML document to HTML with mrml: no web fonts, no comments,
+/// inline styles applied, minified.
 pub fn mjml_to_html(mjml_doc: &str) -> Result<String> {
-    let parsed = mrml::parse(mjml_doc)
+    mjml_to_html_with(mjml_doc, CssInlining::Fast)
+}
+
+/// [`mjml_to_html`] with a choice of CSS inliner.
+pub fn mjml_to_html_with(mjml_doc: &str, inlining: CssInlining) -> Result<String> {
+    let mut parsed = mrml::parse(mjml_doc)
         .map_err(|e| Error::Mjml(format!("the layout is not valid MJML: {e}")))?;
+    let sheet = match inlining {
+        CssInlining::Fast => take_inline_styles(&mut parsed.element),
+        CssInlining::Reference => None,
+    };
     let opts = mrml::prelude::render::RenderOptions {
         disable_comments: true,
         social_icon_origin: None,
@@ -196,7 +217,42 @@ pub fn mjml_to_html(mjml_doc: &str) -> Result<String> {
         .element
         .render(&opts)
         .map_err(|e| Error::Mjml(e.to_string()))?;
+    let html = match sheet {
+        Some(sheet) => sheet.inline(&html),
+        None => html,
+    };
     Ok(minify_html(&html))
+}
+
+/// Removes the `<mj-style inline="inline">` blocks from `mjml` and returns
+/// them parsed, when [`inline::StyleSheet`] supports all of them; otherwise
+/// leaves them for mrml's css-inline and returns `None`.
+fn take_inline_styles(mjml: &mut mrml::mjml::Mjml) -> Option<inline::StyleSheet> {
+    use mrml::mj_head::MjHeadChild;
+    use mrml::mj_style::StyleInlineMode;
+    let head = mjml.children.head.as_mut()?;
+    let is_inline = |c: &MjHeadChild| matches!(c, MjHeadChild::MjStyle(s) if s.inline_mode() == StyleInlineMode::Inline);
+    if head
+        .children
+        .iter()
+        .any(|c| matches!(c, MjHeadChild::MjInclude(_)))
+    {
+        return None;
+    }
+    // mrml joins the blocks' trimmed text in order, with nothing between.
+    let css: String = head
+        .children
+        .iter()
+        .filter(|c| is_inline(c))
+        .filter_map(|c| c.as_mj_style())
+        .map(|s| s.children().trim())
+        .collect();
+    if css.is_empty() {
+        return None;
+    }
+    let sheet = inline::StyleSheet::parse(&css)?;
+    head.children.retain(|c| !is_inline(c));
+    Some(sheet)
 }
 
 /// Safe minification: outside `<pre>`, strips indentation and blank lines

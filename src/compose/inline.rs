@@ -1,0 +1,490 @@
+//! CSS inlining for the HTML part: the rules of the layout's
+//! `<mj-style inline="inline">` are written into the `style` attribute of
+//! every element they match, because many mail clients ignore `<style>`.
+//!
+//! mrml can do this itself through the `css-inline` crate, which parses the
+//! whole document into a DOM and serialises it again: two thirds of the time
+//! of rendering an issue. The layouts people write for email use a small
+//! part of CSS, so [`StyleSheet::parse`] accepts that part (type, class, id
+//! and universal selectors, descendant combinators, plain declarations) and
+//! [`StyleSheet::inline`] applies it in one pass over mrml's output with
+//! css-inline's rules: specificity then source order decide between rules,
+//! declarations are written least specific first, the element's own `style`
+//! wins unless a rule says `!important`, and new declarations come first. A stylesheet outside that part (pseudo-classes,
+//! attribute selectors, `>`/`+`/`~`, at-rules) makes `parse` return `None`
+//! and the caller lets css-inline do the work. A test renders every fixture
+//! and corpus issue both ways and compares the styles element by element.
+
+use std::ops::Range;
+
+use super::blocks::{html_tokens, is_void, HtmlToken};
+
+/// The inlinable rules of a stylesheet, in source order.
+#[derive(Debug, Clone, Default)]
+pub struct StyleSheet {
+    /// One rule per selector of each comma-separated list.
+    rules: Vec<Rule>,
+    /// Every declaration, as (property, value); rules index into it.
+    declarations: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone)]
+struct Rule {
+    /// Compound selectors, outermost ancestor first; each must match an
+    /// ancestor of the next (descendant combinator).
+    selector: Vec<Compound>,
+    specificity: (u32, u32, u32),
+    declarations: Range<usize>,
+}
+
+/// `tag.class#id` (each part optional; `*` is no tag).
+#[derive(Debug, Clone, Default)]
+struct Compound {
+    tag: Option<String>,
+    id: Option<String>,
+    classes: Vec<String>,
+}
+
+/// An open element as the selectors see it.
+#[derive(Debug)]
+struct Element {
+    name: String,
+    id: String,
+    class: String,
+}
+
+impl Compound {
+    fn matches(&self, e: &Element) -> bool {
+        self.tag.as_ref().map_or(true, |t| *t == e.name)
+            && self.id.as_ref().map_or(true, |id| *id == e.id)
+            && self
+                .classes
+                .iter()
+                .all(|c| e.class.split_ascii_whitespace().any(|have| have == c))
+    }
+}
+
+impl Rule {
+    /// Does the rule match `element`, whose open ancestors are `ancestors`
+    /// (outermost first)?
+    fn matches(&self, element: &Element, ancestors: &[Element]) -> bool {
+        let Some((last, outer)) = self.selector.split_last() else {
+            return false;
+        };
+        if !last.matches(element) {
+            return false;
+        }
+        // Right to left, each compound on the nearest ancestor that fits:
+        // with descendant combinators only, the greedy choice is exact.
+        let mut above = ancestors.len();
+        for compound in outer.iter().rev() {
+            match ancestors[..above].iter().rposition(|a| compound.matches(a)) {
+                Some(i) => above = i,
+                None => return false,
+            }
+        }
+        true
+    }
+}
+
+impl StyleSheet {
+    /// Parses `css`, or `None` when it uses anything outside the supported
+    /// part of CSS (see the module documentation).
+    pub fn parse(css: &str) -> Option<StyleSheet> {
+        let css = strip_comments(css)?;
+        let mut sheet = StyleSheet::default();
+        let mut rest = css.as_str();
+        loop {
+            rest = rest.trim_start();
+            if rest.is_empty() {
+                return Some(sheet);
+            }
+            let open = rest.find('{')?;
+            let close = open + rest[open..].find('}')?;
+            let (prelude, body) = (&rest[..open], &rest[open + 1..close]);
+            if prelude.contains(['@', '}']) || body.contains('{') {
+                return None;
+            }
+            let first = sheet.declarations.len();
+            for declaration in split_top_level(body, b';') {
+                if declaration.trim().is_empty() {
+                    continue;
+                }
+                let (name, value) = declaration.split_once(':')?;
+                let name = name.trim();
+                let valid = !name.is_empty()
+                    && name
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'));
+                if !valid || value.trim().is_empty() {
+                    return None;
+                }
+                sheet
+                    .declarations
+                    .push((name.to_string(), value.to_string()));
+            }
+            for selector in prelude.split(',') {
+                let selector = parse_selector(selector)?;
+                let specificity = selector.iter().fold((0, 0, 0), |(a, b, c), s| {
+                    (
+                        a + u32::from(s.id.is_some()),
+                        b + s.classes.len() as u32,
+                        c + u32::from(s.tag.is_some()),
+                    )
+                });
+                sheet.rules.push(Rule {
+                    selector,
+                    specificity,
+                    declarations: first..sheet.declarations.len(),
+                });
+            }
+            rest = &rest[close + 1..];
+        }
+    }
+
+    /// `html` with the rules inlined into the `style` attributes of the
+    /// elements they match. Everything else is copied as it is.
+    pub fn inline(&self, html: &str) -> String {
+        let mut out = String::with_capacity(html.len() + html.len() / 2);
+        let mut copied = 0;
+        let mut open: Vec<Element> = Vec::new();
+        let mut styles: Vec<(&str, (u32, u32, u32), &str)> = Vec::new();
+        for (offset, token) in html_tokens(html) {
+            match token {
+                HtmlToken::Start {
+                    name, attrs, raw, ..
+                } => {
+                    let attr = |key: &str| {
+                        attrs
+                            .iter()
+                            .find(|(k, _)| k == key)
+                            .map_or("", |(_, v)| v.as_str())
+                    };
+                    let element = Element {
+                        id: attr("id").to_string(),
+                        class: attr("class").to_string(),
+                        name,
+                    };
+                    styles.clear();
+                    for rule in self.rules.iter().filter(|r| r.matches(&element, &open)) {
+                        for (property, value) in &self.declarations[rule.declarations.clone()] {
+                            add_declaration(&mut styles, property, rule.specificity, value);
+                        }
+                    }
+                    if !styles.is_empty() {
+                        // Least specific first, as css-inline writes them.
+                        styles.sort_by_key(|&(_, specificity, _)| specificity);
+                        out.push_str(&html[copied..offset]);
+                        write_start_tag(&mut out, &element.name, &attrs, &styles, raw);
+                        copied = offset + raw.len();
+                    }
+                    // As in HTML, `/>` closes only void elements.
+                    if !is_void(&element.name) {
+                        open.push(element);
+                    }
+                }
+                HtmlToken::End { name, .. } => {
+                    if let Some(i) = open.iter().rposition(|e| e.name == name) {
+                        open.truncate(i);
+                    }
+                }
+                HtmlToken::Text(_) | HtmlToken::Comment => {}
+            }
+        }
+        out.push_str(&html[copied..]);
+        out
+    }
+}
+
+/// Records one declaration for an element: a property already set keeps its
+/// place and takes the new value when the new rule is at least as specific,
+/// or is `!important` where the old one is not.
+fn add_declaration<'a>(
+    styles: &mut Vec<(&'a str, (u32, u32, u32), &'a str)>,
+    property: &'a str,
+    specificity: (u32, u32, u32),
+    value: &'a str,
+) {
+    let important = |v: &str| v.trim_end().ends_with("!important");
+    match styles.iter_mut().find(|(p, ..)| *p == property) {
+        None => styles.push((property, specificity, value)),
+        Some(old) => {
+            let replace = match (important(value), important(old.2)) {
+                (true, false) => true,
+                (false, true) => false,
+                _ => old.1 <= specificity,
+            };
+            if replace {
+                *old = (property, specificity, value);
+            }
+        }
+    }
+}
+
+/// Writes `<name attrs… style="…">` (or `… />`) with `styles` merged into
+/// the element's own `style`.
+fn write_start_tag(
+    out: &mut String,
+    name: &str,
+    attrs: &[(String, String)],
+    styles: &[(&str, (u32, u32, u32), &str)],
+    raw: &str,
+) {
+    out.push('<');
+    out.push_str(name);
+    let mut merged = false;
+    for (key, value) in attrs {
+        out.push(' ');
+        out.push_str(key);
+        out.push_str("=\"");
+        if key == "style" {
+            escape_attribute(out, &merge_styles(value, styles));
+            merged = true;
+        } else {
+            escape_attribute(out, value);
+        }
+        out.push('"');
+    }
+    if !merged {
+        out.push_str(" style=\"");
+        let mut style = String::new();
+        for (property, _, value) in styles {
+            write_declaration(&mut style, property, value);
+            style.push(';');
+        }
+        escape_attribute(out, &style);
+        out.push('"');
+    }
+    out.push_str(if raw.ends_with("/>") { " />" } else { ">" });
+}
+
+/// The element's own declarations `current` merged with the rules' `styles`:
+/// the new properties first, then the element's own, which win unless only
+/// the rule's value is `!important`.
+fn merge_styles(current: &str, styles: &[(&str, (u32, u32, u32), &str)]) -> String {
+    let mut own: Vec<String> = Vec::new();
+    for declaration in split_top_level(current, b';') {
+        if let Some((property, value)) = declaration.split_once(':') {
+            let mut d = String::new();
+            write_declaration(&mut d, property.trim(), value);
+            own.push(d);
+        }
+    }
+    let own_count = own.len();
+    let mut added: Vec<String> = Vec::new();
+    for (property, _, value) in styles {
+        let existing = own[..own_count].iter_mut().find(|d| {
+            d.strip_prefix(property)
+                .is_some_and(|rest| rest.starts_with(": "))
+        });
+        match (value.trim_end().strip_suffix("!important"), existing) {
+            (Some(value), Some(d)) => {
+                if !d.ends_with("!important") {
+                    d.truncate(property.len() + 2);
+                    d.push_str(&value.trim().replace('"', "'"));
+                    d.push_str(" !important");
+                }
+            }
+            (Some(value), None) => {
+                let mut d = String::new();
+                write_declaration(&mut d, property, value);
+                d.push_str(" !important");
+                added.push(d);
+            }
+            (None, None) => {
+                let mut d = String::new();
+                write_declaration(&mut d, property, value);
+                added.push(d);
+            }
+            (None, Some(_)) => {}
+        }
+    }
+    added.extend(own);
+    added.join(";")
+}
+
+/// `property: value`, the value trimmed and with `"` made `'` (the
+/// attribute is double-quoted).
+fn write_declaration(out: &mut String, property: &str, value: &str) {
+    out.push_str(property);
+    out.push_str(": ");
+    out.push_str(&value.trim().replace('"', "'"));
+}
+
+/// Escapes `&` and `"` for a double-quoted attribute value.
+fn escape_attribute(out: &mut String, value: &str) {
+    for c in value.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\u{a0}' => out.push_str("&nbsp;"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// `css` without `/* comments */`, or `None` if one is unterminated.
+fn strip_comments(css: &str) -> Option<String> {
+    let mut out = String::with_capacity(css.len());
+    let mut rest = css;
+    while let Some(start) = rest.find("/*") {
+        out.push_str(&rest[..start]);
+        out.push(' ');
+        let end = rest[start + 2..].find("*/")?;
+        rest = &rest[start + 2 + end + 2..];
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+/// Splits `s` at `sep` where it is outside quotes and parentheses.
+fn split_top_level(s: &str, sep: u8) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut depth, mut quote, mut start) = (0usize, None, 0);
+    for (i, b) in s.bytes().enumerate() {
+        match (quote, b) {
+            (Some(q), _) if b == q => quote = None,
+            (Some(_), _) => {}
+            (None, b'"' | b'\'') => quote = Some(b),
+            (None, b'(') => depth += 1,
+            (None, b')') => depth = depth.saturating_sub(1),
+            (None, _) if b == sep && depth == 0 => {
+                parts.push(&s[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&s[start..]);
+    parts
+}
+
+/// Parses `a .b p.c#d` (descendant combinators only), or `None`.
+fn parse_selector(selector: &str) -> Option<Vec<Compound>> {
+    let compounds = selector
+        .split_ascii_whitespace()
+        .map(parse_compound)
+        .collect::<Option<Vec<_>>>()?;
+    (!compounds.is_empty()).then_some(compounds)
+}
+
+fn parse_compound(s: &str) -> Option<Compound> {
+    let ident_len = |s: &str| {
+        s.bytes()
+            .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+            .count()
+    };
+    let mut compound = Compound::default();
+    let mut rest = s;
+    if let Some(r) = rest.strip_prefix('*') {
+        rest = r;
+    } else {
+        let n = ident_len(rest);
+        if n > 0 {
+            compound.tag = Some(rest[..n].to_ascii_lowercase());
+            rest = &rest[n..];
+        }
+    }
+    while let Some(kind) = rest.chars().next() {
+        let n = ident_len(&rest[1..]);
+        if n == 0 || !matches!(kind, '.' | '#') {
+            return None;
+        }
+        let ident = rest[1..1 + n].to_string();
+        if kind == '.' {
+            compound.classes.push(ident);
+        } else if compound.id.replace(ident).is_some() {
+            return None;
+        }
+        rest = &rest[1 + n..];
+    }
+    Some(compound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inline(css: &str, html: &str) -> String {
+        StyleSheet::parse(css).expect("supported CSS").inline(html)
+    }
+
+    #[test]
+    fn type_class_and_descendant_selectors() {
+        let css = "p { margin: 0 } .x { color: red } pre code { padding: 0 } div .y b { x: 1 }";
+        assert_eq!(
+            inline(
+                css,
+                r#"<p class="x">a</p><pre><code>c</code></pre><code>d</code>"#
+            ),
+            r#"<p class="x" style="margin: 0;color: red;">a</p><pre><code style="padding: 0;">c</code></pre><code>d</code>"#
+        );
+        assert_eq!(
+            inline(
+                css,
+                r#"<div><span class="y"><i><b>z</b></i></span></div><b>w</b>"#
+            ),
+            r#"<div><span class="y"><i><b style="x: 1;">z</b></i></span></div><b>w</b>"#
+        );
+    }
+
+    #[test]
+    fn specificity_then_order_and_own_style_wins() {
+        let css = ".a { color: red } p { color: blue; margin: 1px } p { margin: 2px }";
+        assert_eq!(
+            inline(css, r#"<p class="a">x</p>"#),
+            r#"<p class="a" style="margin: 2px;color: red;">x</p>"#
+        );
+        assert_eq!(
+            inline(css, r#"<p style="margin:0;font-size:2px">x</p>"#),
+            r#"<p style="color: blue;margin: 0;font-size: 2px">x</p>"#
+        );
+        assert_eq!(
+            inline(
+                "p { margin: 5px !important }",
+                r#"<p style="margin:0">x</p>"#
+            ),
+            r#"<p style="margin: 5px !important">x</p>"#
+        );
+    }
+
+    #[test]
+    fn comments_raw_text_and_void_elements_are_left_alone() {
+        let css = "td { color: red } p { margin: 0 }";
+        let html = r#"<!--[if mso]><table><tr><td><![endif]--><style>td { x }</style><img src="a.png" /><p>t</p>"#;
+        assert_eq!(
+            inline(css, html),
+            r#"<!--[if mso]><table><tr><td><![endif]--><style>td { x }</style><img src="a.png" /><p style="margin: 0;">t</p>"#
+        );
+        assert_eq!(
+            inline("img { border: 0 }", r#"<img src="a&amp;b" alt='"q"'/>"#),
+            r#"<img src="a&amp;b" alt="&quot;q&quot;" style="border: 0;" />"#
+        );
+    }
+
+    #[test]
+    fn values_with_quotes_semicolons_and_parentheses() {
+        let css = r#"code { font-family: "A B", monospace; background: url(a;b.png) }"#;
+        assert_eq!(
+            inline(css, "<code>x</code>"),
+            r#"<code style="font-family: 'A B', monospace;background: url(a;b.png);">x</code>"#
+        );
+    }
+
+    #[test]
+    fn unsupported_css_is_refused() {
+        for css in [
+            "a:hover { color: red }",
+            "a > b { x: 1 }",
+            "a + b { x: 1 }",
+            "[href] { x: 1 }",
+            "@media (max-width: 480px) { p { x: 1 } }",
+            "p { color }",
+            "p { x: 1 /* open",
+            "p { x: 1",
+        ] {
+            assert!(StyleSheet::parse(css).is_none(), "{css}");
+        }
+        assert!(StyleSheet::parse("  /* nothing */ ").is_some());
+    }
+}
