@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use letterpress::compose::Composer;
 use letterpress::config::Config;
-use letterpress::error::write_file;
+use letterpress::error::replace_file;
 use letterpress::issue;
 use letterpress::pipeline::compose_file;
 use letterpress::Result;
@@ -35,16 +35,22 @@ pub fn run(args: Args, config: &Config) -> Result<ExitCode> {
         ("mjml", composed.email.mjml.as_bytes()),
         ("eml", &composed.sample.bytes),
     ];
+    // Printed once at the end: one write each to stdout and stderr.
+    let mut report = String::new();
     for (ext, bytes) in files {
         let file = out.join(format!("{stem}.{ext}"));
-        write_file(&file, bytes)?;
-        println!("{:>9}  {}", human_size(bytes.len()), file.display());
+        replace_file(&file, bytes)?;
+        report += &format!("{:>9}  {}\n", human_size(bytes.len()), file.display());
     }
-    println!("subject:   {}", composed.email.subject);
-    println!("preheader: {}", composed.email.preheader);
-    for d in &composed.diagnostics {
-        eprintln!("{d}");
-    }
+    report += &format!("subject:   {}\n", composed.email.subject);
+    report += &format!("preheader: {}\n", composed.email.preheader);
+    print!("{report}");
+    let diagnostics: String = composed
+        .diagnostics
+        .iter()
+        .map(|d| format!("{d}\n"))
+        .collect();
+    eprint!("{diagnostics}");
     Ok(ExitCode::SUCCESS)
 }
 
