@@ -239,12 +239,28 @@ impl SlotValues {
 /// another encoded piece can follow directly.
 pub fn qp_encode(text: &str, soft_end: bool) -> Vec<u8> {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    // Printable ASCII but `=`: written as is (a `.` only after column 0).
+    let plain = |b: u8| matches!(b, 33..=60 | 62..=126);
     let mut out = Vec::with_capacity(text.len() + text.len() / 8 + 8);
     let mut col = 0;
     let bytes = text.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
+        // Fast path: copy a run of plain bytes that fits on the line.
+        if plain(b) && !(b == b'.' && col == 0) {
+            let run = bytes[i..]
+                .iter()
+                .take(75 - col)
+                .take_while(|&&b| plain(b))
+                .count();
+            if run > 0 {
+                out.extend_from_slice(&bytes[i..i + run]);
+                col += run;
+                i += run;
+                continue;
+            }
+        }
         if b == b'\n' || (b == b'\r' && bytes.get(i + 1) == Some(&b'\n')) {
             out.extend_from_slice(b"\r\n");
             col = 0;
@@ -252,23 +268,23 @@ pub fn qp_encode(text: &str, soft_end: bool) -> Vec<u8> {
             continue;
         }
         let at_line_end = matches!(bytes.get(i + 1), None | Some(b'\n') | Some(b'\r'));
-        let literal = match b {
-            b'=' => false,
+        let mut literal = match b {
             b' ' | b'\t' => !at_line_end || (soft_end && i + 1 == bytes.len()),
-            33..=126 => !(b == b'.' && col == 0),
-            _ => false,
+            b => plain(b),
         };
-        let width = if literal { 1 } else { 3 };
-        if col + width > 75 {
+        if col + if literal { 1 } else { 3 } > 75 {
             out.extend_from_slice(b"=\r\n");
             col = 0;
         }
+        // A line never starts with a literal `.` (SMTP reserves it).
+        literal &= !(b == b'.' && col == 0);
         if literal {
             out.push(b);
+            col += 1;
         } else {
             out.extend_from_slice(&[b'=', HEX[(b >> 4) as usize], HEX[(b & 15) as usize]]);
+            col += 3;
         }
-        col += width;
         i += 1;
     }
     if soft_end && col > 0 {
@@ -512,6 +528,36 @@ mod tests {
         assert!(enc.is_ascii());
         assert_eq!(decode_qp(&enc), text);
         assert!(!std::str::from_utf8(&enc).unwrap().contains("trailing \r"));
+    }
+
+    /// Every kind of byte at every column: the encoding decodes back, keeps
+    /// lines within 76 octets, and never starts a line with a literal `.`.
+    #[test]
+    fn qp_handles_every_position() {
+        let alphabet = [
+            "a", ".", " ", "=", "é", "\t", "\n", "🔌", "xyz", "\r\n", "~",
+        ];
+        let mut seed = 7u64;
+        for len in 0..400 {
+            let mut text = String::new();
+            for _ in 0..len {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                text.push_str(alphabet[(seed >> 33) as usize % alphabet.len()]);
+            }
+            for soft_end in [false, true] {
+                let enc = qp_encode(&text, soft_end);
+                assert!(enc.is_ascii());
+                assert_eq!(decode_qp(&enc), text.replace("\r\n", "\n"), "{text:?}");
+                for line in std::str::from_utf8(&enc).unwrap().split("\r\n") {
+                    assert!(line.len() <= 76, "{line:?}");
+                    assert!(!line.starts_with('.'), "{line:?} in {text:?}");
+                    assert!(!line.ends_with([' ', '\t']), "{line:?}");
+                    assert!(!line.contains('\n') && !line.contains('\r'), "{line:?}");
+                }
+            }
+        }
     }
 
     #[test]

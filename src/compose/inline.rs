@@ -15,6 +15,7 @@
 //! and the caller lets css-inline do the work. A test renders every fixture
 //! and corpus issue both ways and compares the styles element by element.
 
+use std::collections::HashMap;
 use std::ops::Range;
 
 use super::blocks::{html_tokens, is_void, HtmlToken};
@@ -26,6 +27,13 @@ pub struct StyleSheet {
     rules: Vec<Rule>,
     /// Every declaration, as (property, value); rules index into it.
     declarations: Vec<(String, String)>,
+    /// Rules by what their last compound requires most specifically: an
+    /// element is only tested against the rules its id, classes or tag name
+    /// can satisfy, plus those for any element.
+    by_id: HashMap<String, Vec<usize>>,
+    by_class: HashMap<String, Vec<usize>>,
+    by_tag: HashMap<String, Vec<usize>>,
+    universal: Vec<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -49,18 +57,28 @@ struct Compound {
 #[derive(Debug)]
 struct Element {
     name: String,
-    id: String,
-    class: String,
+    /// Attributes, lowercase names, entity-decoded values, first of each name.
+    attrs: Vec<(String, String)>,
+}
+
+impl Element {
+    fn attr(&self, key: &str) -> &str {
+        self.attrs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map_or("", |(_, v)| v.as_str())
+    }
 }
 
 impl Compound {
     fn matches(&self, e: &Element) -> bool {
         self.tag.as_ref().map_or(true, |t| *t == e.name)
-            && self.id.as_ref().map_or(true, |id| *id == e.id)
-            && self
-                .classes
-                .iter()
-                .all(|c| e.class.split_ascii_whitespace().any(|have| have == c))
+            && self.id.as_ref().map_or(true, |id| id == e.attr("id"))
+            && self.classes.iter().all(|c| {
+                e.attr("class")
+                    .split_ascii_whitespace()
+                    .any(|have| have == c)
+            })
     }
 }
 
@@ -132,6 +150,20 @@ impl StyleSheet {
                         c + u32::from(s.tag.is_some()),
                     )
                 });
+                let index = sheet.rules.len();
+                let last = selector.last().expect("a selector has a compound");
+                let key = |m: &mut HashMap<String, Vec<usize>>, k: &str| {
+                    m.entry(k.to_string()).or_default().push(index);
+                };
+                if let Some(id) = &last.id {
+                    key(&mut sheet.by_id, id);
+                } else if let Some(class) = last.classes.first() {
+                    key(&mut sheet.by_class, class);
+                } else if let Some(tag) = &last.tag {
+                    key(&mut sheet.by_tag, tag);
+                } else {
+                    sheet.universal.push(index);
+                }
                 sheet.rules.push(Rule {
                     selector,
                     specificity,
@@ -149,24 +181,19 @@ impl StyleSheet {
         let mut copied = 0;
         let mut open: Vec<Element> = Vec::new();
         let mut styles: Vec<(&str, (u32, u32, u32), &str)> = Vec::new();
+        let mut candidates: Vec<usize> = Vec::new();
         for (offset, token) in html_tokens(html) {
             match token {
                 HtmlToken::Start {
                     name, attrs, raw, ..
                 } => {
-                    let attr = |key: &str| {
-                        attrs
-                            .iter()
-                            .find(|(k, _)| k == key)
-                            .map_or("", |(_, v)| v.as_str())
-                    };
-                    let element = Element {
-                        id: attr("id").to_string(),
-                        class: attr("class").to_string(),
-                        name,
-                    };
+                    let element = Element { name, attrs };
+                    self.candidates(&element, &mut candidates);
                     styles.clear();
-                    for rule in self.rules.iter().filter(|r| r.matches(&element, &open)) {
+                    for rule in candidates.iter().map(|&i| &self.rules[i]) {
+                        if !rule.matches(&element, &open) {
+                            continue;
+                        }
                         for (property, value) in &self.declarations[rule.declarations.clone()] {
                             add_declaration(&mut styles, property, rule.specificity, value);
                         }
@@ -175,7 +202,7 @@ impl StyleSheet {
                         // Least specific first, as css-inline writes them.
                         styles.sort_by_key(|&(_, specificity, _)| specificity);
                         out.push_str(&html[copied..offset]);
-                        write_start_tag(&mut out, &element.name, &attrs, &styles, raw);
+                        write_start_tag(&mut out, &element.name, &element.attrs, &styles, raw);
                         copied = offset + raw.len();
                     }
                     // As in HTML, `/>` closes only void elements.
@@ -193,6 +220,22 @@ impl StyleSheet {
         }
         out.push_str(&html[copied..]);
         out
+    }
+}
+
+impl StyleSheet {
+    /// The rules `element` might match, in source order.
+    fn candidates(&self, element: &Element, out: &mut Vec<usize>) {
+        out.clear();
+        out.extend_from_slice(&self.universal);
+        let mut add = |rules: Option<&Vec<usize>>| out.extend(rules.into_iter().flatten());
+        add(self.by_tag.get(&element.name));
+        add(self.by_id.get(element.attr("id")));
+        for class in element.attr("class").split_ascii_whitespace() {
+            add(self.by_class.get(class));
+        }
+        out.sort_unstable();
+        out.dedup();
     }
 }
 
@@ -311,8 +354,13 @@ fn write_declaration(out: &mut String, property: &str, value: &str) {
     out.push_str(&value.trim().replace('"', "'"));
 }
 
-/// Escapes `&` and `"` for a double-quoted attribute value.
+/// Escapes `&`, `"` and no-break spaces for a double-quoted attribute value.
 fn escape_attribute(out: &mut String, value: &str) {
+    // 0xC2 starts the UTF-8 of U+00A0.
+    if memchr::memchr3(b'&', b'"', 0xC2, value.as_bytes()).is_none() {
+        out.push_str(value);
+        return;
+    }
     for c in value.chars() {
         match c {
             '&' => out.push_str("&amp;"),
