@@ -728,46 +728,11 @@ fn push_collapsed(out: &mut String, text: &str) {
     }
 }
 
-/// Block-level HTML elements: their edges separate paragraphs.
+/// Block-level HTML elements: their edges separate paragraphs. Those that
+/// end a paragraph, and the inner parts of tables and fieldsets.
 fn is_html_block(name: &str) -> bool {
-    matches!(
-        name,
-        "p" | "div"
-            | "blockquote"
-            | "ul"
-            | "ol"
-            | "dl"
-            | "dt"
-            | "dd"
-            | "table"
-            | "thead"
-            | "tbody"
-            | "tfoot"
-            | "caption"
-            | "h1"
-            | "h2"
-            | "h3"
-            | "h4"
-            | "h5"
-            | "h6"
-            | "pre"
-            | "figure"
-            | "figcaption"
-            | "details"
-            | "summary"
-            | "center"
-            | "section"
-            | "article"
-            | "header"
-            | "footer"
-            | "aside"
-            | "main"
-            | "nav"
-            | "address"
-            | "hgroup"
-            | "fieldset"
-            | "legend"
-    )
+    blocks::closes_paragraph(name)
+        || matches!(name, "thead" | "tbody" | "tfoot" | "caption" | "legend")
 }
 
 /// True when no item of the list starting at `start` holds a paragraph
@@ -824,6 +789,17 @@ mod tests {
         assert!(!out.contains("\n\n\n"), "{out:?}");
         assert!(out.lines().all(|l| l == l.trim_end()), "{out:?}");
         out
+    }
+
+    #[test]
+    fn raw_html_blocks_separate_paragraphs() {
+        let out = text("<ul><li>one</li><li>two</li></ul>\n\n<p>three</p><hr><div>four</div>\n");
+        let words: Vec<&str> = out.lines().filter(|l| !l.is_empty()).collect();
+        assert_eq!(
+            words,
+            ["- one", "- two", "three", &"-".repeat(20), "four"],
+            "{out}"
+        );
     }
 
     #[test]
