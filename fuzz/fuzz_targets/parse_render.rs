@@ -4,7 +4,8 @@
 //! with a clear error before parsing) → `Issue::parse` → if it parses,
 //! `Composer::compose` with the repository's `letterpress.toml` and
 //! `templates/`; and, on the raw text directly, `markdown_to_mjml` and
-//! `markdown_to_text` with and without UTM tagging.
+//! `markdown_to_text` with and without UTM tagging; and the CSS inliner and
+//! the line breaker on the raw text.
 //!
 //! Any `Err` is fine; a panic (or a crash, hang or OOM) is a bug.
 //! With `LP_FUZZ_STRICT_MJML=1`, an `Error::Mjml` from composing a parsed
@@ -16,7 +17,8 @@ use std::sync::OnceLock;
 
 use letterpress::compose::links::{LinkRewriter, Utm};
 use letterpress::compose::template::Templates;
-use letterpress::compose::{mjml, text, Composer, TEXT_WIDTH};
+use letterpress::compose::inline::StyleSheet;
+use letterpress::compose::{mjml, text, wrap, Composer, TEXT_WIDTH};
 use letterpress::config::Config;
 use letterpress::issue::Issue;
 use libfuzzer_sys::fuzz_target;
@@ -69,4 +71,10 @@ fuzz_target!(|data: &[u8]| {
     let _ = mjml::markdown_to_mjml(input, &f.utm);
     let _ = text::markdown_to_text(input, &plain, TEXT_WIDTH);
     let _ = text::markdown_to_text(input, &f.utm, 40);
+
+    // The CSS inliner on its own: the input as a stylesheet and as HTML.
+    if let Some(sheet) = StyleSheet::parse(input) {
+        let _ = sheet.inline(input);
+    }
+    let _ = wrap::wrap(input, 7);
 });
