@@ -130,10 +130,7 @@ impl StyleSheet {
                 }
                 let (name, value) = declaration.split_once(':')?;
                 let name = name.trim();
-                let valid = !name.is_empty()
-                    && name
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'));
+                let valid = !name.is_empty() && ident_len(name) == name.len();
                 if !valid || value.trim().is_empty() {
                     return None;
                 }
@@ -407,21 +404,47 @@ fn split_top_level(s: &str, sep: u8) -> Vec<&str> {
     parts
 }
 
-/// Parses `a .b p.c#d` (descendant combinators only), or `None`.
+/// Parses `a .b p.c#d` (descendant combinators only), or `None`: for
+/// anything else, and for elements the HTML parser may add where they are
+/// not written (a `tbody` in every table; `html`, `head`, `body` as
+/// ancestors), which a one-pass inliner cannot see.
 fn parse_selector(selector: &str) -> Option<Vec<Compound>> {
+    if !selector.is_ascii() {
+        return None;
+    }
     let compounds = selector
         .split_ascii_whitespace()
         .map(parse_compound)
         .collect::<Option<Vec<_>>>()?;
-    (!compounds.is_empty()).then_some(compounds)
+    let (_, ancestors) = compounds.split_last()?;
+    let tag_in = |c: &Compound, tags: &[&str]| c.tag.as_deref().is_some_and(|t| tags.contains(&t));
+    if compounds
+        .iter()
+        .any(|c| tag_in(c, &["tbody", "thead", "tfoot"]))
+        || ancestors
+            .iter()
+            .any(|c| tag_in(c, &["html", "head", "body"]))
+    {
+        return None;
+    }
+    Some(compounds)
 }
 
+/// Length of the CSS identifier (ASCII letters, digits, `-`, `_`; not
+/// starting with a digit or `-digit`) at the start of `s`.
+fn ident_len(s: &str) -> usize {
+    let b = s.as_bytes();
+    let start = usize::from(b.first() == Some(&b'-'));
+    if b.get(start).is_some_and(u8::is_ascii_digit) {
+        return 0;
+    }
+    b.iter()
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+        .count()
+}
+
+/// Parses one ASCII compound selector like `p.c#d` or `*`.
 fn parse_compound(s: &str) -> Option<Compound> {
-    let ident_len = |s: &str| {
-        s.bytes()
-            .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
-            .count()
-    };
     let mut compound = Compound::default();
     let mut rest = s;
     if let Some(r) = rest.strip_prefix('*') {
@@ -434,8 +457,11 @@ fn parse_compound(s: &str) -> Option<Compound> {
         }
     }
     while let Some(kind) = rest.chars().next() {
+        if !matches!(kind, '.' | '#') {
+            return None;
+        }
         let n = ident_len(&rest[1..]);
-        if n == 0 || !matches!(kind, '.' | '#') {
+        if n == 0 {
             return None;
         }
         let ident = rest[1..1 + n].to_string();
@@ -530,9 +556,20 @@ mod tests {
             "p { color }",
             "p { x: 1 /* open",
             "p { x: 1",
+            ".café { color: red }",
+            "é { color: red }",
+            "p\u{a0}{ color: red }",
+            "p,\u{a0}a { color: red }",
+            ".2col { x: 1 }",
+            "#1 { x: 1 }",
+            "p { 1x: 0 }",
+            "tbody td { x: 1 }",
+            "body p { x: 1 }",
         ] {
             assert!(StyleSheet::parse(css).is_none(), "{css}");
         }
         assert!(StyleSheet::parse("  /* nothing */ ").is_some());
+        assert!(StyleSheet::parse("td.x, body, .-a_b1 p { x: 1 }").is_some());
+        assert!(StyleSheet::parse("tbody { x: 1 }").is_none());
     }
 }
