@@ -535,9 +535,10 @@ impl Writer<'_, '_> {
                     self_closing,
                     raw,
                 } => match tag_policy(&name) {
-                    TagPolicy::Keep if blocks::closes_paragraph(&name) && self.in_phrasing() => {}
+                    TagPolicy::Keep if !self.fits_here(&name) => {}
                     TagPolicy::Keep => {
                         let line = line + count_lines(&html[..pos]);
+                        self.close_implied(&name);
                         self.raw_start(&name, &attrs, self_closing, line);
                     }
                     TagPolicy::Text => escape_text(self.html(), raw),
@@ -617,9 +618,51 @@ impl Writer<'_, '_> {
             .iter()
             .rposition(|(n, d)| *d == depth && n == name)
         {
-            while self.raw_open.len() > pos {
-                let (name, _) = self.raw_open.pop().unwrap_or_default();
-                self.out.push_str(&format!("</{name}>"));
+            self.close_raw_from(pos);
+        }
+    }
+
+    /// Closes the raw elements from `raw_open[pos]` up.
+    fn close_raw_from(&mut self, pos: usize) {
+        while self.raw_open.len() > pos {
+            let (name, _) = self.raw_open.pop().unwrap_or_default();
+            self.out.push_str(&format!("</{name}>"));
+        }
+    }
+
+    /// False for a raw tag a browser would not keep here: a block inside a
+    /// paragraph or heading (it would end the paragraph), or a table part
+    /// outside a table (it would be dropped). Such tags are unwrapped.
+    fn fits_here(&self, name: &str) -> bool {
+        let table_part = matches!(
+            name,
+            "tr" | "td" | "th" | "thead" | "tbody" | "tfoot" | "caption"
+        );
+        !(blocks::closes_paragraph(name) && self.in_phrasing()
+            || table_part && !self.raw_open.iter().any(|(n, _)| n == "table"))
+    }
+
+    /// Writes the end tags HTML leaves implicit before a start tag `name`:
+    /// `<li>` ends an open `li` of the same list, `<td>` an open cell, and
+    /// so on, so the output's structure is the one a browser builds.
+    fn close_implied(&mut self, name: &str) {
+        let (closes, scope): (&[&str], &[&str]) = match name {
+            "li" => (&["li"], &["ul", "ol"]),
+            "dt" | "dd" => (&["dt", "dd"], &["dl"]),
+            "tr" => (&["tr"], &["table", "thead", "tbody", "tfoot"]),
+            "td" | "th" => (&["td", "th"], &["tr", "table"]),
+            "thead" | "tbody" | "tfoot" => (&["thead", "tbody", "tfoot"], &["table"]),
+            _ => return,
+        };
+        let depth = self.depth;
+        for pos in (0..self.raw_open.len()).rev() {
+            let (open, d) = &self.raw_open[pos];
+            if *d != depth || scope.contains(&open.as_str()) {
+                return;
+            }
+            if closes.contains(&open.as_str()) {
+                self.close_raw_from(pos);
+                return;
             }
         }
     }
@@ -1092,6 +1135,28 @@ pub(crate) mod tests {
         assert!(out.contains("<div>\n<p>block</p>"), "{out}");
         let out = mjml("<p>raw <div>x</div> y</p>\n");
         assert!(out.contains("<p>raw x y</p>"), "{out}");
+    }
+
+    #[test]
+    fn raw_html_gets_the_end_tags_a_browser_would_imply() {
+        let out = mjml("<ul><li>a<li>b</ul>\n\n<dl><dt>t<dd>d</dl>\n");
+        assert!(out.contains("<ul><li>a</li><li>b</li></ul>"), "{out}");
+        assert!(out.contains("<dl><dt>t</dt><dd>d</dd></dl>"), "{out}");
+        let out = mjml("<table><tr><td>1<td>2<tr><td>3</table>\n");
+        assert!(
+            out.contains("<table><tr><td>1</td><td>2</td></tr><tr><td>3</td></tr></table>"),
+            "{out}"
+        );
+        // Nested lists keep their items.
+        let out = mjml("<ul><li>a<ul><li>b</li></ul></li></ul>\n");
+        assert!(
+            out.contains("<ul><li>a<ul><li>b</li></ul></li></ul>"),
+            "{out}"
+        );
+        // Table parts outside a table are dropped, as browsers drop them.
+        let out = mjml("Text <table><tr><td>x</td></tr></table> more\n\n<tr><td>y</td></tr>\n");
+        assert!(out.contains("<p>Text x more</p>"), "{out}");
+        assert!(!out.contains("<tr") && !out.contains("<td"), "{out}");
     }
 
     #[test]
