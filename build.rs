@@ -5,12 +5,19 @@
 //! binary needs none. The trade: the executable's own code is not placed at
 //! a random address (shared libraries, heap and stack still are), as with
 //! Go's default Linux builds. Build with `LETTERPRESS_PIE=1` to keep PIE.
+//! Only dynamically linked glibc builds are changed: static and musl builds
+//! are linked `-static-pie`, which `-no-pie` would undo.
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=LETTERPRESS_PIE");
-    let linux = std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux");
-    let keep_pie = std::env::var("LETTERPRESS_PIE").is_ok_and(|v| v == "1");
-    if linux && !keep_pie {
+    let cfg = |key: &str| std::env::var(key).unwrap_or_default();
+    let glibc_dynamic = cfg("CARGO_CFG_TARGET_OS") == "linux"
+        && cfg("CARGO_CFG_TARGET_ENV") == "gnu"
+        && !cfg("CARGO_CFG_TARGET_FEATURE")
+            .split(',')
+            .any(|f| f == "crt-static");
+    let keep_pie = cfg("LETTERPRESS_PIE") == "1";
+    if glibc_dynamic && !keep_pie {
         println!("cargo:rustc-link-arg-bins=-no-pie");
     }
 }
