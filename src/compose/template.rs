@@ -103,7 +103,11 @@ fn configure(env: &mut Environment<'static>) {
 
 /// `{{ text|wrap }}` / `{{ text|wrap(60) }}`: word-wraps plain text at 76 columns.
 fn wrap_filter(text: String, width: Option<usize>) -> String {
-    super::wrap::wrap(&text, width.unwrap_or(super::TEXT_WIDTH)).join("\n")
+    let width = width.unwrap_or(super::TEXT_WIDTH);
+    text.lines()
+        .flat_map(|line| super::wrap::wrap(line, width))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn chain(e: &minijinja::Error) -> String {
