@@ -100,6 +100,16 @@ pub fn read_text(path: &std::path::Path) -> Result<String> {
     })
 }
 
+/// Creates the directory `path` goes in, if it has one.
+fn create_parent(path: &std::path::Path) -> Result<()> {
+    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(parent) => {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io("create directory", parent, e))
+        }
+        None => Ok(()),
+    }
+}
+
 /// Replaces the generated file at `path` with `contents`, creating parent
 /// directories; errors name the path. The new contents go to a fresh
 /// temporary file beside it (created exclusively, so never through a
@@ -111,9 +121,7 @@ pub fn read_text(path: &std::path::Path) -> Result<String> {
 /// replacement keeps neither links nor permissions, and is not fsynced.
 pub fn replace_file(path: &std::path::Path, contents: impl AsRef<[u8]>) -> Result<()> {
     use std::io::Write;
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| Error::io("create directory", parent, e))?;
-    }
+    create_parent(path)?;
     let name = path.file_name().unwrap_or_default().to_string_lossy();
     let (tmp, mut file) = (0..100)
         .map(|n| path.with_file_name(format!(".{name}.{}-{n}.tmp", std::process::id())))
@@ -150,9 +158,7 @@ pub fn replace_file(path: &std::path::Path, contents: impl AsRef<[u8]>) -> Resul
 
 /// Writes a file, creating parent directories; errors name the path.
 pub fn write_file(path: &std::path::Path, contents: impl AsRef<[u8]>) -> Result<()> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| Error::io("create directory", parent, e))?;
-    }
+    create_parent(path)?;
     std::fs::write(path, contents).map_err(|e| Error::io("write", path, e))
 }
 

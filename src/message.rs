@@ -303,6 +303,7 @@ pub struct MessageTemplate {
     text: SlottedBody,
     headers: Vec<HeaderValue>,
     unsubscribe_url: Option<String>,
+    /// `mailto:…?subject=unsubscribe`, the same for every recipient.
     unsubscribe_mailto: Option<String>,
     signer: Option<UnsubscribeSigner>,
     id_prefix: String,
@@ -378,7 +379,11 @@ impl MessageTemplate {
             text: SlottedBody::new(&email.text),
             headers,
             unsubscribe_url,
-            unsubscribe_mailto: config.unsubscribe.mailto.clone(),
+            unsubscribe_mailto: config
+                .unsubscribe
+                .mailto
+                .as_ref()
+                .map(|m| format!("mailto:{m}?subject=unsubscribe")),
             signer,
             id_prefix,
             id_domain: domain,
@@ -423,16 +428,13 @@ impl MessageTemplate {
     pub fn build(&self, recipient: &Recipient) -> Result<OutgoingMessage> {
         let email: &str = recipient.email.as_ref();
         let web_unsub = self.unsubscribe_url(&recipient.email);
-        let mailto_unsub = self
-            .unsubscribe_mailto
-            .as_ref()
-            .map(|m| format!("mailto:{m}?subject=unsubscribe"));
+        let mailto_unsub = self.unsubscribe_mailto.as_ref();
         let values = SlotValues {
             name: recipient.clean_name(),
             email: email.to_string(),
             unsubscribe_url: web_unsub
                 .clone()
-                .or_else(|| mailto_unsub.clone())
+                .or_else(|| mailto_unsub.cloned())
                 .unwrap_or_default(),
         };
         let message_id = self.message_id(&recipient.email);
@@ -453,7 +455,7 @@ impl MessageTemplate {
         for h in &self.headers {
             builder = builder.raw_header(h.clone());
         }
-        let unsub: Vec<String> = [web_unsub.as_ref(), mailto_unsub.as_ref()]
+        let unsub: Vec<String> = [web_unsub.as_ref(), mailto_unsub]
             .into_iter()
             .flatten()
             .map(|u| format!("<{u}>"))

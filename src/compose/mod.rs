@@ -229,9 +229,7 @@ pub fn mjml_to_html_with(mjml_doc: &str, inlining: CssInlining) -> Result<String
 /// leaves them for mrml's css-inline and returns `None`.
 fn take_inline_styles(mjml: &mut mrml::mjml::Mjml) -> Option<inline::StyleSheet> {
     use mrml::mj_head::MjHeadChild;
-    use mrml::mj_style::StyleInlineMode;
     let head = mjml.children.head.as_mut()?;
-    let is_inline = |c: &MjHeadChild| matches!(c, MjHeadChild::MjStyle(s) if s.inline_mode() == StyleInlineMode::Inline);
     if head
         .children
         .iter()
@@ -243,16 +241,27 @@ fn take_inline_styles(mjml: &mut mrml::mjml::Mjml) -> Option<inline::StyleSheet>
     let css: String = head
         .children
         .iter()
-        .filter(|c| is_inline(c))
-        .filter_map(|c| c.as_mj_style())
-        .map(|s| s.children().trim())
+        .filter_map(inline_style)
+        .map(str::trim)
         .collect();
     if css.is_empty() {
         return None;
     }
     let sheet = inline::StyleSheet::parse(&css)?;
-    head.children.retain(|c| !is_inline(c));
+    head.children.retain(|c| inline_style(c).is_none());
     Some(sheet)
+}
+
+/// The CSS of an `<mj-style inline="inline">` head child.
+fn inline_style(child: &mrml::mj_head::MjHeadChild) -> Option<&str> {
+    match child {
+        mrml::mj_head::MjHeadChild::MjStyle(s)
+            if s.inline_mode() == mrml::mj_style::StyleInlineMode::Inline =>
+        {
+            Some(s.children())
+        }
+        _ => None,
+    }
 }
 
 /// Safe minification: outside `<pre>`, strips indentation and blank lines
