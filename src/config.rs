@@ -96,6 +96,11 @@ pub struct UtmConfig {
     /// `utm_campaign`, a template with `{{ number }}`, `{{ date }}`, `{{ slug }}`.
     #[serde(default = "default_campaign")]
     pub campaign: String,
+    /// Replace the `utm_*` parameters a link already carries (say, from an
+    /// issue migrated from another service) with these; by default such
+    /// links are kept exactly as written.
+    #[serde(default)]
+    pub retag: bool,
 }
 
 impl Default for UtmConfig {
@@ -105,6 +110,7 @@ impl Default for UtmConfig {
             source: None,
             medium: default_medium(),
             campaign: default_campaign(),
+            retag: false,
         }
     }
 }
@@ -339,7 +345,7 @@ impl Config {
     pub fn from_file(path: &Path) -> Result<Config> {
         let text = read_text(path).map_err(|e| match e {
             Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => Error::Usage(format!(
-                "{}: no configuration file here; create one (copy letterpress.toml from the letterpress repository) or pass --config PATH",
+                "{}: no configuration file here; run `letterpress init` to start a newsletter in this folder, or pass --config PATH",
                 path.display()
             )),
             other => other,

@@ -21,6 +21,7 @@
 //! - [`send`]: delivery over SMTP: one connection per worker, rate limits, retries, a crash-safe journal, the report.
 //! - [`serve`]: `letterpress serve`, a live preview (phone, desktop, plain text, envelope) that re-renders on save.
 //! - [`new_issue`]: `letterpress new`, the next issue file (number, date by cadence, skeleton).
+//! - [`scaffold`]: `letterpress init`, a new newsletter folder (commented config, templates, first issue, .gitignore).
 
 pub mod check;
 pub mod compose;
@@ -32,6 +33,7 @@ pub mod message;
 pub mod mojibake;
 pub mod new_issue;
 pub mod pipeline;
+pub mod scaffold;
 pub mod send;
 pub mod serve;
 pub mod subscribers;

@@ -9,6 +9,7 @@ use letterpress::config::Config;
 use letterpress::Result;
 
 pub mod check;
+pub mod init;
 pub mod new;
 pub mod preview;
 pub mod send;
@@ -48,6 +49,8 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Start a newsletter: a commented letterpress.toml, templates, a first issue and a .gitignore.
+    Init(init::Args),
     /// Render an issue to HTML, text, MJML and a sample .eml without sending anything.
     Preview(preview::Args),
     /// Run pre-flight checks on issues; exits 3 when any has errors.
@@ -64,6 +67,7 @@ pub enum Command {
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let config = || Config::from_file(&cli.config);
     match cli.command {
+        Command::Init(args) => init::run(args),
         Command::Preview(args) => preview::run(args, &config()?),
         Command::Check(args) => check::run(args, &config()?),
         Command::Send(args) => send::run(args, &config()?),
