@@ -91,3 +91,92 @@ pub fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
     1 + memchr::memchr_iter(b'\n', &text.as_bytes()[..end]).count()
 }
+
+/// The candidate `word` is most probably a misspelling of: the nearest by
+/// edit distance (a swap of two neighbours counts as one edit), at most one
+/// edit away (two for candidates of six or more characters), ignoring case.
+/// `None` when `word` is itself a candidate or nothing is that close.
+///
+/// ```
+/// use letterpress::diagnostic::did_you_mean;
+/// assert_eq!(did_you_mean("darft", ["title", "draft"]), Some("draft"));
+/// assert_eq!(did_you_mean("postal_adress", ["name", "postal_address"]), Some("postal_address"));
+/// assert_eq!(did_you_mean("sponsor", ["title", "draft"]), None);
+/// ```
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let lower = word.to_lowercase();
+    let mut best: Option<(usize, &'a str)> = None;
+    for c in candidates {
+        if c == word {
+            return None;
+        }
+        let limit = if c.chars().count() >= 6 { 2 } else { 1 };
+        let d = edit_distance(&lower, &c.to_lowercase());
+        if d <= limit && best.map_or(true, |(b, _)| d < b) {
+            best = Some((d, c));
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
+/// Optimal string alignment distance: insertions, deletions, substitutions
+/// and transpositions of adjacent characters each cost one.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = v;
+        }
+    }
+    d[a.len()][b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distances() {
+        assert_eq!(edit_distance("darft", "draft"), 1);
+        assert_eq!(edit_distance("numbr", "number"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+
+    #[test]
+    fn suggestions_stay_close() {
+        let keys = [
+            "title",
+            "subject",
+            "date",
+            "number",
+            "aliases",
+            "preheader",
+            "draft",
+        ];
+        assert_eq!(did_you_mean("alias", keys), Some("aliases"));
+        assert_eq!(did_you_mean("Draft", keys), Some("draft"));
+        assert_eq!(did_you_mean("name", keys), None);
+        assert_eq!(did_you_mean("tags", keys), None);
+        assert_eq!(did_you_mean("layout", keys), None);
+        assert_eq!(did_you_mean("draft", keys), None);
+    }
+}

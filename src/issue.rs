@@ -54,6 +54,31 @@ pub struct Issue {
     pub body_line: usize,
     /// The front matter dialect.
     pub format: FrontMatterFormat,
+    /// The 1-based file line of each top-level front matter key, as written.
+    pub key_lines: BTreeMap<String, usize>,
+}
+
+/// The front matter keys letterpress reads; any other key goes to `extra`.
+pub const KNOWN_KEYS: &[&str] = &[
+    "title",
+    "subject",
+    "date",
+    "number",
+    "aliases",
+    "preheader",
+    "draft",
+];
+
+/// A front matter key that is not one letterpress reads but is close to one:
+/// probably a typo (`darft: true` does not make a draft).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MisspeltKey {
+    /// The key as written.
+    pub key: String,
+    /// The known key it is closest to.
+    pub suggestion: &'static str,
+    /// 1-based file line, when found.
+    pub line: Option<usize>,
 }
 
 /// Why an issue's text could not be parsed: a line and a message with the fix.
@@ -79,7 +104,25 @@ impl Issue {
             body: body.to_string(),
             body_line,
             format,
+            key_lines: key_lines(&text[..body_start], format),
         })
+    }
+
+    /// Keys of `extra` that look like misspellings of a key letterpress
+    /// reads (`darft`, `numbr`, `Draft`), with the key they are close to.
+    pub fn misspelt_keys(&self) -> Vec<MisspeltKey> {
+        self.front
+            .extra
+            .keys()
+            .filter_map(|key| {
+                let suggestion = crate::diagnostic::did_you_mean(key, KNOWN_KEYS.iter().copied())?;
+                Some(MisspeltKey {
+                    key: key.clone(),
+                    suggestion,
+                    line: self.key_lines.get(key).copied(),
+                })
+            })
+            .collect()
     }
 
     /// Reads and parses an issue file; errors name the file and line.
@@ -267,6 +310,32 @@ fn parse_pelican(text: &str) -> Option<(serde_json::Map<String, Value>, usize)> 
     map.contains_key("title").then_some((map, pos))
 }
 
+/// The 1-based line of each top-level key in the front matter `head` (the
+/// file's text up to the body): `key:` lines in YAML and Pelican (Pelican
+/// keys lower-cased, as parsed), `key =` lines in TOML.
+fn key_lines(head: &str, format: FrontMatterFormat) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for (i, line) in head.lines().enumerate() {
+        if line.starts_with(|c: char| c.is_whitespace() || matches!(c, '#' | '-' | '+' | '[')) {
+            continue;
+        }
+        let sep = match format {
+            FrontMatterFormat::Toml => '=',
+            FrontMatterFormat::Yaml | FrontMatterFormat::Pelican => ':',
+        };
+        let Some((key, _)) = line.split_once(sep) else {
+            continue;
+        };
+        let key = key.trim().trim_matches(|c| c == '"' || c == '\'');
+        let key = match format {
+            FrontMatterFormat::Pelican => key.to_ascii_lowercase(),
+            _ => key.to_string(),
+        };
+        out.entry(key).or_insert(i + 1);
+    }
+    out
+}
+
 /// Decodes HTML entities and trims: `Pinterest&#x27;s ` → `Pinterest's`.
 pub fn clean_text(s: &str) -> String {
     html_escape::decode_html_entities(s).trim().to_string()
@@ -439,6 +508,32 @@ mod tests {
         let i = Issue::parse("---\nlayout: post\ntitle: ! 'Issue #0'\n---\nx").unwrap();
         assert_eq!(i.front.title, "Issue #0");
         assert_eq!(i.front.extra["layout"], Value::String("post".into()));
+    }
+
+    #[test]
+    fn misspelt_keys_are_found_with_their_lines() {
+        let i = Issue::parse(
+            "---\ntitle: T\ndarft: true\nnumbr: 3\nsponsor: ACME\nAliases: [x]\n---\nBody",
+        )
+        .unwrap();
+        let m = i.misspelt_keys();
+        let found: Vec<(&str, &str, Option<usize>)> = m
+            .iter()
+            .map(|m| (m.key.as_str(), m.suggestion, m.line))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("Aliases", "aliases", Some(6)),
+                ("darft", "draft", Some(3)),
+                ("numbr", "number", Some(4)),
+            ]
+        );
+        let t = Issue::parse("+++\ntitle = \"T\"\npreheder = \"p\"\n+++\nx").unwrap();
+        assert_eq!(t.misspelt_keys()[0].line, Some(3));
+        let p = Issue::parse("Title: T\nSubjet: s\n\nx").unwrap();
+        assert_eq!(p.misspelt_keys()[0].suggestion, "subject");
+        assert_eq!(p.misspelt_keys()[0].line, Some(2));
     }
 
     #[test]

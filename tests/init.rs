@@ -128,7 +128,12 @@ fn capture(dir: &Path) -> Option<Capture> {
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
-    let port = line.trim().strip_prefix("READY ")?.parse().ok()?;
+    let port = line.trim().strip_prefix("READY ").map(str::parse);
+    let Some(Ok(port)) = port else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("smtp_capture.py did not print READY <port>: {line:?}");
+    };
     Some(Capture(child, port))
 }
 

@@ -75,8 +75,10 @@ pub fn run(args: Args, config: &Config) -> Result<ExitCode> {
             "ok"
         };
         println!(
-            "{}: {verdict} ({errors} errors, {warnings} warnings; HTML {} bytes, text {} bytes)",
+            "{}: {verdict} ({}, {}; HTML {} bytes, text {} bytes)",
             path.display(),
+            counted(errors, "error"),
+            counted(warnings, "warning"),
             composed.email.html.len(),
             composed.email.text.len()
         );
@@ -86,6 +88,15 @@ pub fn run(args: Args, config: &Config) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `1 warning`, `2 warnings`, `0 errors`.
+fn counted(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
 
 /// Repairs mojibake in `path`, keeping a `.bak` copy of the original.

@@ -3,8 +3,11 @@
 //! Every `http`/`https` link in an issue gets `utm_source`, `utm_medium` and
 //! `utm_campaign` appended, unless the link already carries *any* `utm_*`
 //! parameter (then it is left exactly as written: authors who tag links by
-//! hand keep their tags). `mailto:`, `#anchors`, relative links and the
-//! unsubscribe link are never touched.
+//! hand keep their tags, and issues migrated from another service keep its
+//! tracking). With [`LinkRewriter::retag`] (`[utm] retag = true`) such links
+//! lose their `utm_*` parameters and get the newsletter's own instead; every
+//! other parameter stays as written, in order. `mailto:`, `#anchors`,
+//! relative links and the unsubscribe link are never touched.
 
 use std::borrow::Cow;
 
@@ -24,12 +27,28 @@ pub struct Utm {
 #[derive(Debug, Clone, Default)]
 pub struct LinkRewriter {
     utm: Option<Utm>,
+    retag: bool,
 }
 
 impl LinkRewriter {
     /// A rewriter that tags links with `utm`, or leaves them alone when `None`.
     pub fn new(utm: Option<Utm>) -> Self {
-        LinkRewriter { utm }
+        LinkRewriter { utm, retag: false }
+    }
+
+    /// With `true`, links that already carry `utm_*` parameters have them
+    /// replaced by this rewriter's; with `false` (the default) they are kept.
+    ///
+    /// ```
+    /// use letterpress::compose::links::{LinkRewriter, Utm};
+    /// let utm = Utm { source: "dt".into(), medium: "email".into(), campaign: "issue-40".into() };
+    /// let r = LinkRewriter::new(Some(utm)).retag(true);
+    /// assert_eq!(r.rewrite("https://a.example/x?utm_source=Revue%20newsletter&v=1"),
+    ///            "https://a.example/x?v=1&utm_source=dt&utm_medium=email&utm_campaign=issue-40");
+    /// ```
+    pub fn retag(mut self, retag: bool) -> Self {
+        self.retag = retag;
+        self
     }
 
     /// The link as it should appear in the email.
@@ -52,21 +71,35 @@ impl LinkRewriter {
             Some(i) => (&url[..i], &url[i..]),
             None => (url, ""),
         };
-        let query = before_fragment.split_once('?').map(|(_, q)| q);
-        if let Some(q) = query {
-            if q.split('&').any(|pair| pair.starts_with("utm_")) {
-                return Cow::Borrowed(url);
+        let (path, query) = match before_fragment.split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (before_fragment, None),
+        };
+        let is_utm = |pair: &str| pair.starts_with("utm_");
+        let mut out = String::with_capacity(url.len() + 64);
+        match query {
+            Some(q) if q.split('&').any(is_utm) => {
+                if !self.retag {
+                    return Cow::Borrowed(url);
+                }
+                out.push_str(path);
+                out.push('?');
+                for pair in q.split('&').filter(|p| !p.is_empty() && !is_utm(p)) {
+                    out.push_str(pair);
+                    out.push('&');
+                }
+            }
+            None => {
+                out.push_str(before_fragment);
+                out.push('?');
+            }
+            Some(q) => {
+                out.push_str(before_fragment);
+                if !q.is_empty() && !q.ends_with('&') {
+                    out.push('&');
+                }
             }
         }
-        let sep = match query {
-            None => "?",
-            Some("") => "",
-            Some(q) if q.ends_with('&') => "",
-            Some(_) => "&",
-        };
-        let mut out = String::with_capacity(url.len() + 64);
-        out.push_str(before_fragment);
-        out.push_str(sep);
         out.push_str("utm_source=");
         out.push_str(&encode_component(&utm.source));
         out.push_str("&utm_medium=");
@@ -118,6 +151,38 @@ mod tests {
     fn keeps_existing_utm_untouched() {
         let u = "https://m.example/p?utm_campaign=Dynamically%20Typed&utm_medium=email&utm_source=Revue%20newsletter&v=1";
         assert_eq!(r().rewrite(u), u);
+    }
+
+    #[test]
+    fn retag_replaces_only_the_utm_parameters() {
+        let t = r().retag(true);
+        assert_eq!(
+            t.rewrite("https://m.example/p?utm_campaign=Dynamically%20Typed&utm_medium=email&utm_source=Revue%20newsletter&v=1#s"),
+            "https://m.example/p?v=1&utm_source=my%20letter&utm_medium=email&utm_campaign=issue-7#s"
+        );
+        assert_eq!(
+            t.rewrite("https://m.example/?a=1&utm_source=x&b=2"),
+            "https://m.example/?a=1&b=2&utm_source=my%20letter&utm_medium=email&utm_campaign=issue-7"
+        );
+        assert_eq!(
+            t.rewrite("https://m.example/?utm_source=x"),
+            "https://m.example/?utm_source=my%20letter&utm_medium=email&utm_campaign=issue-7"
+        );
+        // Links without utm_* are tagged as without retag; others untouched.
+        assert_eq!(
+            t.rewrite("https://example.com/a"),
+            r().rewrite("https://example.com/a")
+        );
+        assert_eq!(
+            t.rewrite("mailto:a@b.c?utm_source=x"),
+            "mailto:a@b.c?utm_source=x"
+        );
+        assert_eq!(
+            LinkRewriter::default()
+                .retag(true)
+                .rewrite("https://x.example/?utm_source=y"),
+            "https://x.example/?utm_source=y"
+        );
     }
 
     #[test]

@@ -115,7 +115,8 @@ impl Composer {
                 .unwrap_or_else(|| self.config.newsletter.name.clone()),
             medium: utm.medium.clone(),
             campaign,
-        })))
+        }))
+        .retag(utm.retag))
     }
 
     /// Composes `issue`: Markdown → MJML → HTML, and Markdown → text.

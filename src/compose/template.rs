@@ -70,7 +70,15 @@ impl Templates {
             .env
             .get_template(name)
             .map_err(|e| template_error(&self.dir, &e))?;
-        tmpl.render(ctx).map_err(|e| template_error(&self.dir, &e))
+        tmpl.render(ctx).map_err(|e| {
+            let mut err = template_error(&self.dir, &e);
+            if let (Error::Template { message, .. }, Some(hint)) =
+                (&mut err, undefined_name(&e, ctx))
+            {
+                *message = hint.to_string();
+            }
+            err
+        })
     }
 
     /// Renders a one-line template string (e.g. the UTM campaign) with `ctx`.
@@ -147,6 +155,115 @@ fn template_error(dir: &Path, e: &minijinja::Error) -> Error {
     }
 }
 
+/// The name a strict-undefined error is about, found from the template
+/// source around the error's span and looked up in the context it rendered
+/// with, and the nearest name that does exist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UndefinedName {
+    /// The expression up to and including the missing part, e.g. `newsletter.postal_adress`.
+    pub path: String,
+    /// The existing name closest to the missing part, as a full path
+    /// (`newsletter.postal_address`), when one is close.
+    pub suggestion: Option<String>,
+}
+
+impl std::fmt::Display for UndefinedName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "`{}` is undefined", self.path)?;
+        match &self.suggestion {
+            Some(s) => write!(f, "; did you mean `{s}`?"),
+            None => write!(
+                f,
+                " (check its spelling; the README's Templates section lists every variable)"
+            ),
+        }
+    }
+}
+
+/// For an [`minijinja::ErrorKind::UndefinedError`], the dotted names in the
+/// expression the error points at (`{{ newsletter.postal_adress }}`), walked
+/// through `ctx` to the first part that does not exist.
+pub fn undefined_name(e: &minijinja::Error, ctx: &Value) -> Option<UndefinedName> {
+    if e.kind() != minijinja::ErrorKind::UndefinedError {
+        return None;
+    }
+    let source = e.template_source()?;
+    let range = e.range()?;
+    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.';
+    // The span may start inside a path (`.x.y` of `issue.extra.x.y`): widen it.
+    let start = source[..range.start]
+        .rfind(|c: char| !is_name(c))
+        .map_or(0, |i| i + 1);
+    let end = source[range.end..]
+        .find(|c: char| !is_name(c))
+        .map_or(source.len(), |i| range.end + i);
+    let first = source.get(start..end).filter(|p| p.chars().all(is_name));
+    // Failing that (the span is a filter, say), every name in the same tag.
+    let tag_start = source[..range.start]
+        .rfind("{{")
+        .into_iter()
+        .chain(source[..range.start].rfind("{%"))
+        .max();
+    let tag = tag_start.map(|t| {
+        let end = source[t..].find(['}']).map_or(source.len(), |i| t + i);
+        &source[t + 2..end]
+    });
+    first
+        .into_iter()
+        .chain(tag.into_iter().flat_map(|t| t.split(|c: char| !is_name(c))))
+        .filter_map(|p| resolve(p, ctx))
+        .next()
+}
+
+/// Walks the dotted `path` through `ctx`; the first missing part, with a suggestion.
+fn resolve(path: &str, ctx: &Value) -> Option<UndefinedName> {
+    const KEYWORDS: &[&str] = &[
+        "if", "not", "none", "is", "and", "or", "in", "true", "false", "else", "endif", "for",
+        "endfor",
+    ];
+    let parts: Vec<&str> = path.split('.').collect();
+    if parts
+        .iter()
+        .any(|p| p.is_empty() || p.starts_with(|c: char| c.is_ascii_digit()))
+        || KEYWORDS.contains(&parts[0])
+    {
+        return None;
+    }
+    let mut here = ctx.clone();
+    for (i, part) in parts.iter().enumerate() {
+        let next = here.get_attr(part).ok().filter(|v| !v.is_undefined());
+        match next {
+            Some(v) => here = v,
+            None => {
+                let keys: Vec<String> = here
+                    .try_iter()
+                    .map(|it| it.filter_map(|k| k.as_str().map(str::to_string)).collect())
+                    .unwrap_or_default();
+                let nearest =
+                    crate::diagnostic::did_you_mean(part, keys.iter().map(String::as_str));
+                // A name missing at the top with nothing close may be a loop
+                // or `set` variable this lookup cannot see: say nothing.
+                if i == 0 && nearest.is_none() {
+                    return None;
+                }
+                let prefix = parts[..i].join(".");
+                let full = |name: &str| {
+                    if prefix.is_empty() {
+                        name.to_string()
+                    } else {
+                        format!("{prefix}.{name}")
+                    }
+                };
+                return Some(UndefinedName {
+                    path: full(part),
+                    suggestion: nearest.map(full),
+                });
+            }
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,10 +281,57 @@ mod tests {
             } => {
                 assert_eq!(path, PathBuf::from("email.mjml"));
                 assert_eq!(line, Some(2));
-                assert!(message.contains("spelling"), "{message}");
+                assert_eq!(
+                    message,
+                    "`issue.titel` is undefined; did you mean `issue.title`?"
+                );
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    fn undefined(src: &str) -> String {
+        let t = Templates::from_sources(&[("email.txt", src)]).unwrap();
+        let ctx = minijinja::context! {
+            newsletter => minijinja::context! { name => "n", postal_address => "p", tagline => "t" },
+            issue => minijinja::context! { extra => minijinja::context! { sponsor => "s" } },
+            unsubscribe_url => "u",
+        };
+        t.render("email.txt", &ctx).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn undefined_names_are_named_with_the_nearest() {
+        assert_eq!(
+            undefined("Hi\n{{ newsletter.postal_adress }}\n"),
+            "email.txt:2: `newsletter.postal_adress` is undefined; did you mean `newsletter.postal_address`?"
+        );
+        assert_eq!(
+            undefined("{{ unsubscribe_ur }}"),
+            "email.txt:1: `unsubscribe_ur` is undefined; did you mean `unsubscribe_url`?"
+        );
+        assert_eq!(
+            undefined("{{ issue.extra.sponsr.name }}"),
+            "email.txt:1: `issue.extra.sponsr` is undefined; did you mean `issue.extra.sponsor`?"
+        );
+        assert_eq!(
+            undefined("{% if newsletter.tagln %}x{% endif %}"),
+            "email.txt:1: `newsletter.tagln` is undefined; did you mean `newsletter.tagline`?"
+        );
+        assert_eq!(
+            undefined("{{ newsletter.name ~ newsletter.postal_adress | upper }}"),
+            "email.txt:1: `newsletter.postal_adress` is undefined; did you mean `newsletter.postal_address`?"
+        );
+        assert_eq!(
+            undefined("{{ (newsletter.name ~ \" · \" ~ newsletter.postal_adress) | wrap }}"),
+            "email.txt:1: `newsletter.postal_adress` is undefined; did you mean `newsletter.postal_address`?"
+        );
+        assert_eq!(
+            undefined("{{ newsletter.colour }}"),
+            "email.txt:1: `newsletter.colour` is undefined (check its spelling; the README's Templates section lists every variable)"
+        );
+        // A name this lookup cannot see (a loop variable): minijinja's message.
+        assert!(undefined("{% for x in [1] %}{{ y.z }}{% endfor %}").contains("spelling"));
     }
 
     #[test]
