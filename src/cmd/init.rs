@@ -24,17 +24,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
         let shown = path.strip_prefix(".").unwrap_or(path);
         out += &format!("created {}\n", shown.display());
     }
-    let cd = if args.dir == std::path::Path::new(".") {
-        String::new()
-    } else {
-        format!("cd {} && ", args.dir.display())
-    };
-    out += &format!(
-        "\nNext: {cd}edit letterpress.toml (every example.com value), then\n\
-         \x20 letterpress preview 1       # writes out/001-welcome.html, .txt, .mjml, .eml\n\
-         \x20 letterpress serve 1 --open  # live preview in the browser\n\
-         \x20 letterpress new --title \"Issue two\"\n"
-    );
+    out += "\nNext:\n";
+    if args.dir != std::path::Path::new(".") {
+        out += &format!("  cd {}\n", args.dir.display());
+    }
+    out += "  $EDITOR letterpress.toml    # your name, sender and postal address: every example.com value\n\
+            \x20 letterpress preview 1       # writes out/001-welcome.html, .txt, .mjml and .eml\n\
+            \x20 letterpress serve 1 --open  # a live preview in the browser, reloading on save\n\
+            \x20 letterpress new --title \"The second issue\"\n";
     print!("{out}");
     Ok(ExitCode::SUCCESS)
 }
