@@ -188,12 +188,16 @@ pub fn undefined_name(e: &minijinja::Error, ctx: &Value) -> Option<UndefinedName
         return None;
     }
     let source = e.template_source()?;
-    let range = e.range()?;
+    let range = e
+        .range()
+        .filter(|r| r.start <= r.end && source.get(r.clone()).is_some())?;
     let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.';
     // The span may start inside a path (`.x.y` of `issue.extra.x.y`): widen it.
     let start = source[..range.start]
-        .rfind(|c: char| !is_name(c))
-        .map_or(0, |i| i + 1);
+        .char_indices()
+        .rev()
+        .find(|&(_, c)| !is_name(c))
+        .map_or(0, |(i, c)| i + c.len_utf8());
     let end = source[range.end..]
         .find(|c: char| !is_name(c))
         .map_or(source.len(), |i| range.end + i);
