@@ -58,12 +58,13 @@ impl<'de> MapAccess<'de> for Fields<'_> {
             return Ok(None);
         };
         self.current = f;
-        if !self.path.is_empty() {
+        // Serde-internal names (toml::Spanned's `$__toml_private_*`) are no keys.
+        if !self.path.is_empty() && !f.starts_with("$__") {
             self.seen
                 .borrow_mut()
                 .push((self.path.clone(), f.to_string()));
         }
-        seed.deserialize(f.into_deserializer()).map(Some)
+        seed.deserialize(de::value::BorrowedStrDeserializer::new(f)).map(Some)
     }
     fn next_value_seed<V: DeserializeSeed<'de>>(
         &mut self,
@@ -218,5 +219,31 @@ mod tests {
             !keys.iter().any(|(_, k)| k == "root"),
             "serde(skip) is no key"
         );
+    }
+
+    #[test]
+    fn spanned_values_are_one_key() {
+        #[derive(serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Top {
+            t: Inner,
+        }
+        #[derive(serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Inner {
+            url: Option<toml::Spanned<String>>,
+            n: u32,
+        }
+        let seen = std::cell::RefCell::new(Vec::new());
+        let _ = <Top as serde::Deserialize>::deserialize(super::Tracer {
+            path: "",
+            seen: &seen,
+        });
+        let names: Vec<String> = seen
+            .into_inner()
+            .into_iter()
+            .map(|(s, k)| format!("{s}.{k}"))
+            .collect();
+        assert_eq!(names, ["t.url", "t.n"]);
     }
 }

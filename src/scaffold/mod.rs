@@ -174,6 +174,10 @@ mod tests {
         header || key
     }
 
+    /// Keys the config still parses only to tell an old configuration what
+    /// to write instead: a new newsletter should not see them.
+    const RETIRED: &[(&str, &str)] = &[];
+
     /// Every key of every `Config` table is mentioned in its section of the
     /// template (set, or commented out with its default).
     #[test]
@@ -182,6 +186,9 @@ mod tests {
         assert!(keys.len() > 30, "{keys:?}");
         let mut missing = Vec::new();
         for (section, key) in &keys {
+            if RETIRED.contains(&(section.as_str(), key.as_str())) {
+                continue;
+            }
             if !section_mentions(CONFIG, section, key) {
                 missing.push(format!("[{section}] {key}"));
             }
