@@ -64,7 +64,8 @@ impl<'de> MapAccess<'de> for Fields<'_> {
                 .borrow_mut()
                 .push((self.path.clone(), f.to_string()));
         }
-        seed.deserialize(de::value::BorrowedStrDeserializer::new(f)).map(Some)
+        seed.deserialize(de::value::BorrowedStrDeserializer::new(f))
+            .map(Some)
     }
     fn next_value_seed<V: DeserializeSeed<'de>>(
         &mut self,
