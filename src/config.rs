@@ -389,9 +389,10 @@ impl Config {
         Ok(())
     }
 
-    /// Resolves a path from the config against the config's directory.
+    /// Resolves a path from the config against the config's directory
+    /// (`issues`, not `./issues`, when that is the current directory).
     pub fn resolve(&self, p: &Path) -> PathBuf {
-        if p.is_absolute() {
+        if p.is_absolute() || self.root == Path::new(".") {
             p.to_path_buf()
         } else {
             self.root.join(p)

@@ -105,7 +105,7 @@ fn an_undefined_template_name_is_named_with_the_nearest() {
     assert_eq!(
         text(&out.stderr),
         format!(
-            "error: ./templates/email.txt:{line}: `newsletter.postal_adress` is undefined; did you mean `newsletter.postal_address`?\n"
+            "error: templates/email.txt:{line}: `newsletter.postal_adress` is undefined; did you mean `newsletter.postal_address`?\n"
         )
     );
 }
