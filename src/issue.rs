@@ -343,6 +343,10 @@ pub fn clean_text(s: &str) -> String {
 
 impl FrontMatter {
     fn from_map(mut map: serde_json::Map<String, Value>) -> Result<FrontMatter, ParseError> {
+        let titled_like = map
+            .keys()
+            .find(|k| crate::diagnostic::did_you_mean(k, ["title"]).is_some())
+            .cloned();
         let mut text_field = |key: &str| -> Result<Option<String>, ParseError> {
             match map.remove(key) {
                 None | Some(Value::Null) => Ok(None),
@@ -351,8 +355,9 @@ impl FrontMatter {
                 Some(_) => Err(err(2, format!("`{key}` must be text; quote it"))),
             }
         };
-        let title = text_field("title")?.ok_or_else(|| {
-            err(2, "the front matter has no `title`; add a line like `title: \"#41: What this issue is about\"`")
+        let title = text_field("title")?.ok_or_else(|| match &titled_like {
+            Some(k) => err(2, format!("the front matter has no `title`; did you mean `title` for `{k}`? Rename it")),
+            None => err(2, "the front matter has no `title`; add a line like `title: \"#41: What this issue is about\"`"),
         })?;
         let subject = text_field("subject")?;
         let preheader = text_field("preheader")?;
@@ -542,6 +547,11 @@ mod tests {
         assert!(e.message.contains("never closed"), "{e:?}");
         let e = Issue::parse("---\ndate: 2020-01-01\n---\n").unwrap_err();
         assert!(e.message.contains("no `title`"), "{e:?}");
+        let e = Issue::parse("---\ntitel: x\n---\n").unwrap_err();
+        assert!(
+            e.message.contains("did you mean `title` for `titel`?"),
+            "{e:?}"
+        );
         let e = Issue::parse("---\ntitle: [unclosed\n---\n").unwrap_err();
         assert!(e.message.contains("invalid YAML"), "{e:?}");
         assert!(e.line >= 2, "{e:?}");
