@@ -7,8 +7,8 @@
 //! break out of it. Footnotes go to a final `<mj-text css-class="lp-footnotes">`.
 //!
 //! Raw HTML is sanitised so the result is valid MJML whatever the input: see
-//! [`blocks::tag_policy`] for which tags survive; attributes are allowlisted
-//! and re-escaped, and tags are kept balanced.
+//! [`super::html_policy`] for which tags, attributes, URLs and styles
+//! survive; attributes are re-escaped, and tags are kept balanced.
 
 use std::ops::Range;
 
@@ -16,7 +16,11 @@ use pulldown_cmark::{Alignment, CodeBlockKind, Event, HeadingLevel, Tag, TagEnd}
 
 use super::blocks::{
     self, attr, html_block_source, html_tokens, is_void, link_target, matching_end, plain_text,
-    tag_policy, Figure, Footnotes, HtmlToken, RawHtmlFilter, Spanned, TagPolicy,
+    Figure, Footnotes, HtmlToken, Spanned,
+};
+use super::html_policy::{
+    attr_policy, is_safe_style, is_safe_url, scheme, tag_policy, AttrPolicy, RawHtmlFilter,
+    TagPolicy,
 };
 use super::links::LinkRewriter;
 use crate::diagnostic::{line_of, Diagnostic};
@@ -574,19 +578,20 @@ impl Writer<'_, '_> {
     ) {
         let mut tag = format!("<{name}");
         for (key, value) in attrs {
-            match key.as_str() {
-                "href" if name == "a" => {
+            match attr_policy(name, key) {
+                AttrPolicy::Href => {
                     let href = self.link_href(value, line);
                     push_attr(&mut tag, "href", href.as_deref());
                 }
-                "src" if name == "img" => {
+                AttrPolicy::Src => {
                     let src = self.image_src(value, line);
                     push_attr(&mut tag, "src", src.as_deref());
                 }
-                "style" if is_safe_style(value) => push_attr(&mut tag, "style", Some(value)),
-                "alt" | "title" | "width" | "height" | "class" | "align" | "colspan"
-                | "rowspan" => push_attr(&mut tag, key, Some(value)),
-                _ => {}
+                AttrPolicy::Style if is_safe_style(value) => {
+                    push_attr(&mut tag, "style", Some(value))
+                }
+                AttrPolicy::Keep => push_attr(&mut tag, key, Some(value)),
+                AttrPolicy::Style | AttrPolicy::Drop => {}
             }
         }
         if name == "a" && attr(attrs, "class").is_none() {
@@ -745,55 +750,6 @@ fn heading_number(level: HeadingLevel) -> usize {
 
 fn count_lines(s: &str) -> usize {
     memchr::memchr_iter(b'\n', s.as_bytes()).count()
-}
-
-/// The URL's scheme (`https`, `mailto`…), ignoring the whitespace and
-/// control characters browsers ignore too.
-fn scheme(url: &str) -> Option<String> {
-    let mut scheme = String::new();
-    for c in url
-        .chars()
-        .filter(|c| !c.is_ascii_whitespace() && !c.is_control())
-    {
-        match c {
-            ':' if !scheme.is_empty() => return Some(scheme.to_ascii_lowercase()),
-            c if c.is_ascii_alphabetic() => scheme.push(c),
-            c if !scheme.is_empty() && (c.is_ascii_digit() || matches!(c, '+' | '-' | '.')) => {
-                scheme.push(c)
-            }
-            _ => return None,
-        }
-    }
-    None
-}
-
-/// False for script URLs (and, outside images, `data:` URLs).
-fn is_safe_url(url: &str, image: bool) -> bool {
-    match scheme(url).as_deref() {
-        Some("javascript" | "vbscript" | "file") => false,
-        Some("data") => {
-            let compact: String = url
-                .chars()
-                .filter(|c| !c.is_ascii_whitespace() && !c.is_control())
-                .collect();
-            image && compact[5..].to_ascii_lowercase().starts_with("image/")
-        }
-        _ => true,
-    }
-}
-
-/// False for inline CSS that can run code or load things in old clients.
-fn is_safe_style(style: &str) -> bool {
-    let lower = style.to_ascii_lowercase();
-    ![
-        "expression",
-        "javascript:",
-        "behavior",
-        "@import",
-        "-moz-binding",
-    ]
-    .iter()
-    .any(|bad| lower.contains(bad))
 }
 
 fn non_empty(s: &str) -> Option<&str> {

@@ -10,6 +10,7 @@
 //! [`message`](crate::message) fills them in per recipient.
 
 pub mod blocks;
+pub mod html_policy;
 pub mod inline;
 pub mod links;
 pub mod mjml;
