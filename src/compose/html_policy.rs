@@ -68,9 +68,8 @@ pub fn attr_policy(name: &str, key: &str) -> AttrPolicy {
         "href" if name == "a" => AttrPolicy::Href,
         "src" if name == "img" => AttrPolicy::Src,
         "style" => AttrPolicy::Style,
-        "alt" | "title" | "width" | "height" | "class" | "align" | "colspan" | "rowspan" => {
-            AttrPolicy::Keep
-        }
+        "alt" | "title" | "width" | "height" | "class" | "align" | "colspan" | "rowspan"
+        | "scope" => AttrPolicy::Keep,
         _ => AttrPolicy::Drop,
     }
 }
