@@ -21,11 +21,14 @@
 //! - [`send`]: delivery over SMTP: one connection per worker, rate limits, retries, a crash-safe journal, the report.
 //! - [`serve`]: `letterpress serve`, a live preview (phone, desktop, plain text, envelope) that re-renders on save.
 //! - [`new_issue`]: `letterpress new`, the next issue file (number, date by cadence, skeleton).
+//! - [`doctor`]: `letterpress doctor`, whether Gmail and Outlook.com will accept the mail: SPF, DKIM,
+//!   DMARC and MX over DNS, the unsubscribe endpoint, the token secret, TLS on the relay.
 
 pub mod check;
 pub mod compose;
 pub mod config;
 pub mod diagnostic;
+pub mod doctor;
 pub mod error;
 pub mod issue;
 pub mod message;
