@@ -561,6 +561,16 @@ impl Writer<'_, '_> {
                     TagPolicy::Keep => {
                         let line = line + count_lines(&html[..pos]);
                         self.close_implied(&name);
+                        // A row directly in a table: the browser puts it in a
+                        // <tbody>, and so does the output.
+                        if name == "tr"
+                            && self
+                                .raw_open
+                                .last()
+                                .is_some_and(|(n, d)| n == "table" && *d == self.depth)
+                        {
+                            self.raw_start("tbody", &[], false, line);
+                        }
                         self.raw_start(&name, &attrs, self_closing, line);
                     }
                     TagPolicy::Text => escape_text(self.html(), raw),
@@ -1188,7 +1198,9 @@ pub(crate) mod tests {
         assert!(out.contains("<dl><dt>t</dt><dd>d</dd></dl>"), "{out}");
         let out = mjml("<table><tr><td>1<td>2<tr><td>3</table>\n");
         assert!(
-            out.contains("<table><tr><td>1</td><td>2</td></tr><tr><td>3</td></tr></table>"),
+            out.contains(
+                "<table><tbody><tr><td>1</td><td>2</td></tr><tr><td>3</td></tr></tbody></table>"
+            ),
             "{out}"
         );
         // Nested lists keep their items.
