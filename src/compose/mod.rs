@@ -411,6 +411,21 @@ mod tests {
     }
 
     #[test]
+    fn issue_language_from_front_matter() {
+        let issue =
+            |front: &str| Issue::parse(&format!("---\ntitle: T\n{front}---\nBody.\n")).unwrap();
+        assert_eq!(issue_language(&issue(""), "en").unwrap(), "en");
+        assert_eq!(issue_language(&issue("lang: zh\n"), "en").unwrap(), "zh");
+        assert_eq!(
+            issue_language(&issue("lang: pt-BR\n"), "en").unwrap(),
+            "pt-BR"
+        );
+        let err = issue_language(&issue("lang: \"en\\r\\nBcc: x\"\n"), "en").unwrap_err();
+        assert!(err.to_string().contains("not a language tag"), "{err}");
+        assert!(issue_language(&issue(""), "english please").is_err());
+    }
+
+    #[test]
     fn normalize_collapses_blank_lines() {
         assert_eq!(normalize_text("\n\na  \n\n\n\nb\n\n"), "a\n\nb\n");
         assert_eq!(normalize_text("x\n-- \ny\n"), "x\n-- \ny\n");

@@ -7,6 +7,7 @@
 // (--force-dark-mode, so `prefers-color-scheme: dark` holds without
 // emulation), it takes a full-page screenshot and checks, from the rendered
 // styles:
+//   - the page and the card are light in the light browser, dark in the dark one
 //   - every visible text's colour against the background behind it >= 4.5:1
 //   - <html lang> is set; exactly one <h1>; every <th> has a scope
 //   - at 375 px the page does not scroll sideways; a table wider than its
@@ -93,8 +94,12 @@ function measure() {
       breaksWords: cells.some((c) => c.wordBreak === "break-all" || c.wordBreak === "break-word" || c.overflowWrap === "anywhere"),
     };
   });
+  const card = document.querySelector(".lp-card");
   return {
     dark,
+    // The designed dark version, not the light one under a dark UI.
+    pageLuminance: lum(background(document.body)),
+    cardLuminance: card ? lum(background(card)) : null,
     texts: out,
     lang: document.documentElement.lang,
     h1: document.querySelectorAll("h1").length,
@@ -132,6 +137,10 @@ try {
         const m = await page.evaluate(measure);
         const where = `${stem} ${width}px ${scheme}`;
         if (m.dark !== (scheme === "dark")) fail(`${where}: prefers-color-scheme: dark is ${m.dark}`);
+        if (m.cardLuminance === null) fail(`${where}: no .lp-card`);
+        const isDark = (l) => l < 0.05;
+        if (isDark(m.cardLuminance) !== (scheme === "dark") || isDark(m.pageLuminance) !== (scheme === "dark"))
+          fail(`${where}: card luminance ${m.cardLuminance.toFixed(3)}, page ${m.pageLuminance.toFixed(3)}: not the ${scheme} design`);
         for (const t of m.texts) {
           result.checked++;
           if (t.ratio < result.minContrast[scheme]) {
