@@ -191,69 +191,6 @@ fn http_server(dir: &Path) -> (Peer, u16) {
     panic!("http.server did not start");
 }
 
-/// A CA and a server certificate for 127.0.0.1.
-fn certificates(dir: &Path) {
-    let subj = |cn: &str| format!("/CN={cn}");
-    openssl(
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-days",
-            "2",
-            "-subj",
-            &subj("doctor test CA"),
-        ],
-        dir,
-    );
-    openssl(
-        &[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "server.key",
-            "-out",
-            "server.csr",
-            "-subj",
-            &subj("localhost"),
-        ],
-        dir,
-    );
-    std::fs::write(
-        dir.join("ext.cnf"),
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
-    )
-    .unwrap();
-    openssl(
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            "server.pem",
-            "-days",
-            "2",
-            "-extfile",
-            "ext.cnf",
-        ],
-        dir,
-    );
-}
-
 struct Setup<'a> {
     from_domain: &'a str,
     selector: &'a str,
@@ -330,7 +267,7 @@ fn doctor_against_dnsmasq_aiosmtpd_and_http() {
     let (ed_key, ed_p) = dkim_key(d, "ed", "ed25519");
     let (rsa_key, rsa_p) = dkim_key(d, "rsa", "rsa");
     let (_, other_p) = dkim_key(d, "other", "ed25519");
-    certificates(d);
+    assert!(common::certificates(d));
     let records = vec![
         txt("good.test", "v=spf1 include:_spf.good.test ~all"),
         txt("_spf.good.test", "v=spf1 ip4:192.0.2.0/24 -all"),
