@@ -14,7 +14,8 @@
 //! - [`config`]: `letterpress.toml`, the newsletter's settings.
 //! - [`issue`]: an issue file: front matter (YAML, TOML or Pelican) + Markdown body.
 //! - [`mojibake`]: detection and repair of UTF-8 text mis-decoded as Mac Roman or Windows-1252.
-//! - [`compose`]: Markdown to MJML and plain text, templates, MJML to HTML.
+//! - [`compose`]: Markdown to MJML and plain text, templates, MJML to HTML; the one HTML safety
+//!   policy for raw HTML in issues ([`compose::html_policy`]); dark mode and contrast ([`compose::color`]).
 //! - [`check`]: pre-flight checks that turn a composed issue into [`diagnostic::Diagnostic`]s.
 //! - [`message`]: the per-recipient RFC 5322 message, built the same way for `preview`, `--dry-run` and `send`.
 //! - [`subscribers`]: `subscribers.toml`, streamed line by line (a million entries load in about a second).
