@@ -12,7 +12,7 @@
 //!
 //! Since 2024 (Gmail, Yahoo) and 2025 (Outlook.com, `550 5.7.515`) bulk mail
 //! without SPF, DKIM, an aligned DMARC record, TLS and one-click unsubscribe
-//! is rejected: a failure of one of those is [`Check::enforced`], and
+//! is rejected: such a check has `Check::enforced` set, its failure is counted, and
 //! `doctor` exits non-zero.
 
 pub mod dns;
