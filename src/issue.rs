@@ -67,6 +67,8 @@ pub const KNOWN_KEYS: &[&str] = &[
     "aliases",
     "preheader",
     "draft",
+    // Read from `extra` by the composer (`compose::issue_language`).
+    "lang",
 ];
 
 /// A front matter key that is not one letterpress reads but is close to one:
@@ -114,6 +116,7 @@ impl Issue {
         self.front
             .extra
             .keys()
+            .filter(|key| !KNOWN_KEYS.contains(&key.as_str()))
             .filter_map(|key| {
                 let suggestion = crate::diagnostic::did_you_mean(key, KNOWN_KEYS.iter().copied())?;
                 Some(MisspeltKey {
@@ -539,6 +542,11 @@ mod tests {
         let p = Issue::parse("Title: T\nSubjet: s\n\nx").unwrap();
         assert_eq!(p.misspelt_keys()[0].suggestion, "subject");
         assert_eq!(p.misspelt_keys()[0].line, Some(2));
+        // `lang` is read (from `extra`) by the composer: not a misspelling itself,
+        // and its own near misses are caught.
+        let l = Issue::parse("---\ntitle: T\nlang: zh\nlnag: zh\n---\nx").unwrap();
+        let found: Vec<_> = l.misspelt_keys().into_iter().map(|m| m.key).collect();
+        assert_eq!(found, ["lnag"]);
     }
 
     #[test]

@@ -14,7 +14,8 @@
 //! - [`config`]: `letterpress.toml`, the newsletter's settings.
 //! - [`issue`]: an issue file: front matter (YAML, TOML or Pelican) + Markdown body.
 //! - [`mojibake`]: detection and repair of UTF-8 text mis-decoded as Mac Roman or Windows-1252.
-//! - [`compose`]: Markdown to MJML and plain text, templates, MJML to HTML.
+//! - [`compose`]: Markdown to MJML and plain text, templates, MJML to HTML; the one HTML safety
+//!   policy for raw HTML in issues ([`compose::html_policy`]); dark mode and contrast ([`compose::color`]).
 //! - [`check`]: pre-flight checks that turn a composed issue into [`diagnostic::Diagnostic`]s.
 //! - [`message`]: the per-recipient RFC 5322 message, built the same way for `preview`, `--dry-run` and `send`.
 //! - [`subscribers`]: `subscribers.toml`, streamed line by line (a million entries load in about a second).
@@ -22,11 +23,14 @@
 //! - [`serve`]: `letterpress serve`, a live preview (phone, desktop, plain text, envelope) that re-renders on save.
 //! - [`new_issue`]: `letterpress new`, the next issue file (number, date by cadence, skeleton).
 //! - [`scaffold`]: `letterpress init`, a new newsletter folder (commented config, templates, first issue, .gitignore).
+//! - [`doctor`]: `letterpress doctor`, whether Gmail and Outlook.com will accept the mail: SPF, DKIM,
+//!   DMARC and MX over DNS, the unsubscribe endpoint, the token secret, TLS on the relay.
 
 pub mod check;
 pub mod compose;
 pub mod config;
 pub mod diagnostic;
+pub mod doctor;
 pub mod error;
 pub mod issue;
 pub mod message;

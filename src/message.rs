@@ -352,6 +352,7 @@ impl MessageTemplate {
             header("List-Id", format!("\"{name}\" <{list_id}>")),
             header("Precedence", "bulk".into()),
             header("Auto-Submitted", "auto-generated".into()),
+            header("Content-Language", email.language.clone()),
         ];
         let archive = issue.web_url().unwrap_or(&config.newsletter.web_url);
         headers.push(header("List-Archive", format!("<{archive}>")));

@@ -179,3 +179,26 @@ fn swap_parts(msg: &str) -> Vec<u8> {
         .replacen("Content-Type: text/XXX", "Content-Type: text/html", 1)
         .into_bytes()
 }
+
+/// Every issue the email judges see (each compose fixture, the example, the
+/// repaired reference issue), composed with an address-free unsubscribe URL.
+#[test]
+fn every_email_issue_passes_the_strict_mime_judge() {
+    if !python_ready() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config_path = common::token_config(dir.path());
+    let issues = common::email_issues(dir.path(), &config_path);
+    let config = letterpress::config::Config::from_file(&config_path).unwrap();
+    let composer = letterpress::compose::Composer::new(&config).unwrap();
+    let out = dir.path().join("out");
+    let emls = common::preview_all(&config_path, &issues, &out);
+    for (issue, (_, eml)) in issues.iter().zip(emls) {
+        let subject = letterpress::pipeline::compose_file(&composer, issue)
+            .unwrap()
+            .email
+            .subject;
+        assert_judged_ok(&eml, &subject);
+    }
+}

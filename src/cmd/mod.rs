@@ -9,6 +9,7 @@ use letterpress::config::Config;
 use letterpress::Result;
 
 pub mod check;
+pub mod doctor;
 pub mod init;
 pub mod new;
 pub mod preview;
@@ -21,6 +22,8 @@ pub const EXIT_ERROR: u8 = 1;
 pub const EXIT_CHECK_FAILED: u8 = 3;
 /// Exit code: `send` finished but some recipients failed or were deferred.
 pub const EXIT_SEND_INCOMPLETE: u8 = 4;
+/// Exit code: `doctor` found a failure Gmail or Outlook.com enforce.
+pub const EXIT_DOCTOR_FAILED: u8 = 5;
 
 /// Compose a Markdown newsletter issue into a responsive email, preview it, check it and send it.
 #[derive(Debug, Parser)]
@@ -29,7 +32,8 @@ pub const EXIT_SEND_INCOMPLETE: u8 = 4;
     version,
     about,
     after_help = "Exit codes: 0 success; 1 error (bad input, configuration or I/O; the message names the file); \
-2 bad command line; 3 `check` found errors; 4 `send` finished with failed or deferred recipients."
+2 bad command line; 3 `check` found errors; 4 `send` finished with failed or deferred recipients; \
+5 `doctor` found a failure Gmail or Outlook.com enforce."
 )]
 pub struct Cli {
     /// The configuration file; relative paths in it resolve against its directory.
@@ -61,6 +65,8 @@ pub enum Command {
     Serve(serve::Args),
     /// Write the next issue file from templates/new-issue.md.
     New(new::Args),
+    /// Check SPF, DKIM, DMARC, MX, the unsubscribe URL, the secret and TLS on the relay.
+    Doctor(doctor::Args),
 }
 
 /// Runs the command line.
@@ -73,5 +79,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Send(args) => send::run(args, &config()?),
         Command::Serve(args) => serve::run(args, &cli.config),
         Command::New(args) => new::run(args, &config()?),
+        Command::Doctor(args) => doctor::run(args, &config()?),
     }
 }

@@ -1,11 +1,15 @@
 //! What the two Markdown walkers ([`super::mjml`] and [`super::text`]) share:
 //! the parsed event list, figure detection, footnote numbering, and a small
-//! HTML tokenizer with the tag policy used to sanitise raw HTML.
+//! HTML tokenizer. Which tags, attributes, URLs and styles survive is
+//! [`super::html_policy`]'s business.
 
 use std::collections::HashMap;
 use std::ops::Range;
 
 use pulldown_cmark::{Event, LinkType, Parser, Tag, TagEnd};
+
+#[cfg(test)]
+use super::html_policy::{tag_policy, TagPolicy};
 
 /// A pulldown-cmark event with its byte range in the Markdown source.
 pub type Spanned<'a> = (Event<'a>, Range<usize>);
@@ -252,45 +256,6 @@ pub fn attr<'a>(attrs: &'a [(String, String)], key: &str) -> Option<&'a str> {
         .iter()
         .find(|(k, _)| k == key)
         .map(|(_, v)| v.as_str())
-}
-
-/// What to do with a raw HTML tag.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TagPolicy {
-    /// Safe in email: keep the tag (with allowlisted attributes).
-    Keep,
-    /// A known HTML element that is pointless in email: drop the tag, keep its content.
-    Unwrap,
-    /// Active or interactive content: drop the tag and everything inside it.
-    Remove,
-    /// Not an HTML element (`<T>`, `<pubkey>`, `<mj-text>`): it is text, shown as written.
-    Text,
-}
-
-/// The policy for the (lowercase) tag `name`.
-pub fn tag_policy(name: &str) -> TagPolicy {
-    match name {
-        "a" | "abbr" | "b" | "br" | "code" | "del" | "div" | "em" | "hr" | "i" | "img" | "kbd"
-        | "li" | "ol" | "p" | "pre" | "s" | "small" | "span" | "strong" | "sub" | "sup"
-        | "table" | "tbody" | "td" | "th" | "thead" | "tr" | "u" | "ul" | "blockquote" | "h1"
-        | "h2" | "h3" | "h4" | "h5" | "h6" | "figure" | "figcaption" | "details" | "summary"
-        | "center" | "dl" | "dt" | "dd" | "tfoot" | "caption" | "ins" | "mark" | "q" | "cite" => {
-            TagPolicy::Keep
-        }
-        "script" | "style" | "iframe" | "frame" | "frameset" | "noframes" | "object" | "embed"
-        | "applet" | "param" | "form" | "input" | "button" | "select" | "option" | "optgroup"
-        | "textarea" | "noscript" | "noembed" | "template" | "svg" | "math" | "canvas"
-        | "audio" | "video" | "source" | "track" | "head" | "title" | "meta" | "link" | "base"
-        | "xmp" | "plaintext" | "portal" | "datalist" => TagPolicy::Remove,
-        "html" | "body" | "section" | "article" | "header" | "footer" | "aside" | "main"
-        | "nav" | "address" | "font" | "big" | "tt" | "strike" | "time" | "data" | "bdi"
-        | "bdo" | "ruby" | "rt" | "rp" | "wbr" | "label" | "fieldset" | "legend" | "picture"
-        | "map" | "area" | "output" | "hgroup" | "menu" | "dialog" | "search" | "nobr"
-        | "colgroup" | "col" | "dfn" | "var" | "samp" | "meter" | "progress" | "slot" => {
-            TagPolicy::Unwrap
-        }
-        _ => TagPolicy::Text,
-    }
 }
 
 /// Block elements that cannot sit inside a `<p>` or heading: a browser
@@ -570,62 +535,6 @@ fn tag_name_len(s: &str) -> Option<usize> {
     )
 }
 
-/// Drops comments and [`TagPolicy::Remove`] elements with their content,
-/// across the several chunks of raw HTML one Markdown block can hold (inline
-/// `<script>`, then Markdown text, then `</script>`). Reset it at the end of
-/// each block so an element left open cannot swallow the rest of the issue.
-#[derive(Debug, Default)]
-pub struct RawHtmlFilter {
-    /// The removed element being skipped, and how deeply it is nested in itself.
-    skipping: Option<(String, usize)>,
-}
-
-impl RawHtmlFilter {
-    /// The token if it survives.
-    pub fn accept<'a>(&mut self, token: HtmlToken<'a>) -> Option<HtmlToken<'a>> {
-        if let Some((skipped, depth)) = &mut self.skipping {
-            match &token {
-                HtmlToken::Start {
-                    name,
-                    self_closing: false,
-                    ..
-                } if name == skipped => *depth += 1,
-                HtmlToken::End { name, .. } if name == skipped => {
-                    *depth -= 1;
-                    if *depth == 0 {
-                        self.skipping = None;
-                    }
-                }
-                _ => {}
-            }
-            return None;
-        }
-        match &token {
-            HtmlToken::Comment => None,
-            HtmlToken::Start {
-                name, self_closing, ..
-            } if tag_policy(name) == TagPolicy::Remove => {
-                if !self_closing && !is_void(name) {
-                    self.skipping = Some((name.clone(), 1));
-                }
-                None
-            }
-            HtmlToken::End { name, .. } if tag_policy(name) == TagPolicy::Remove => None,
-            _ => Some(token),
-        }
-    }
-
-    /// True inside a removed element: Markdown text there is dropped too.
-    pub fn skipping(&self) -> bool {
-        self.skipping.is_some()
-    }
-
-    /// Forgets an unclosed removed element (end of a Markdown block).
-    pub fn reset(&mut self) {
-        self.skipping = None;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -680,21 +589,6 @@ mod tests {
         assert_eq!(t[1], HtmlToken::Text("if (a<b) x = '</b>';"));
         assert!(matches!(&t[2], HtmlToken::End { name, .. } if name == "script"));
         assert_eq!(t[3], HtmlToken::Text("after"));
-    }
-
-    #[test]
-    fn filter_removes_active_content_across_chunks() {
-        let mut f = RawHtmlFilter::default();
-        let kept: Vec<_> = tokens("<p><style>p{}</style><object><object>x</object>y</object>z")
-            .into_iter()
-            .filter_map(|t| f.accept(t))
-            .collect();
-        assert_eq!(kept.len(), 2, "{kept:?}");
-        assert_eq!(kept[1], HtmlToken::Text("z"));
-        assert!(f.accept(tokens("<script>")[0].clone()).is_none());
-        assert!(f.skipping());
-        f.reset();
-        assert!(!f.skipping());
     }
 
     #[test]

@@ -201,6 +201,13 @@ impl StyleSheet {
                         out.push_str(&html[copied..offset]);
                         write_start_tag(&mut out, &element.name, &element.attrs, &styles, raw);
                         copied = offset + raw.len();
+                    } else if is_void(&element.name) && raw.ends_with("/>") {
+                        // `<br />` → `<br>`: HTML has no self-closing syntax,
+                        // and mjml's own output writes void elements bare.
+                        out.push_str(&html[copied..offset]);
+                        out.push_str(raw[..raw.len() - 2].trim_end());
+                        out.push('>');
+                        copied = offset + raw.len();
                     }
                     // As in HTML, `/>` closes only void elements.
                     if !is_void(&element.name) {
@@ -270,32 +277,105 @@ fn write_start_tag(
     styles: &[(&str, (u32, u32, u32), &str)],
     raw: &str,
 ) {
+    let style = match attrs.iter().find(|(k, _)| k == "style") {
+        Some((_, own)) => merge_styles(own, styles),
+        None => {
+            let mut style = String::new();
+            for (property, _, value) in styles {
+                write_declaration(&mut style, property, value);
+                style.push(';');
+            }
+            style
+        }
+    };
+    let mut outlook = outlook_attributes(name, &style);
     out.push('<');
     out.push_str(name);
-    let mut merged = false;
     for (key, value) in attrs {
         out.push(' ');
         out.push_str(key);
         out.push_str("=\"");
         if key == "style" {
-            escape_attribute(out, &merge_styles(value, styles));
-            merged = true;
+            escape_attribute(out, &style);
+        } else if let Some(i) = outlook.iter().position(|(k, _)| k == key) {
+            escape_attribute(out, &outlook.remove(i).1);
         } else {
             escape_attribute(out, value);
         }
         out.push('"');
     }
-    if !merged {
+    if !attrs.iter().any(|(k, _)| k == "style") {
         out.push_str(" style=\"");
-        let mut style = String::new();
-        for (property, _, value) in styles {
-            write_declaration(&mut style, property, value);
-            style.push(';');
-        }
         escape_attribute(out, &style);
         out.push('"');
     }
-    out.push_str(if raw.ends_with("/>") { " />" } else { ">" });
+    for (key, value) in outlook {
+        out.push(' ');
+        out.push_str(key);
+        out.push_str("=\"");
+        escape_attribute(out, &value);
+        out.push('"');
+    }
+    out.push_str(if raw.ends_with("/>") && !is_void(name) {
+        " />"
+    } else {
+        ">"
+    });
+}
+
+/// The presentational attributes Word-engine Outlook reads instead of CSS,
+/// from an element's final inline `style`, as mjml's inliner (juice) writes
+/// them on the elements its rules touched: `bgcolor`, `background`, `align`
+/// and `valign` on table parts, `width` and `height` (px, `auto`, or % on
+/// table parts) on tables, cells and images. Later declarations win.
+fn outlook_attributes(name: &str, style: &str) -> Vec<(&'static str, String)> {
+    let table_part = matches!(
+        name,
+        "table" | "th" | "tr" | "td" | "caption" | "colgroup" | "col" | "thead" | "tbody" | "tfoot"
+    );
+    let sized = matches!(name, "table" | "td" | "th" | "img");
+    if !table_part && !sized {
+        return Vec::new();
+    }
+    let mut found: Vec<(&'static str, String)> = Vec::new();
+    let mut set = |key: &'static str, value: String| match found.iter_mut().find(|(k, _)| *k == key)
+    {
+        Some(old) => old.1 = value,
+        None => found.push((key, value)),
+    };
+    let mut sizes: Vec<(&'static str, String)> = Vec::new();
+    for declaration in split_top_level(style, b';') {
+        let Some((property, value)) = declaration.split_once(':') else {
+            continue;
+        };
+        let value = value.trim();
+        let value = value.strip_suffix("!important").unwrap_or(value).trim();
+        let property = property.trim().to_ascii_lowercase();
+        match property.as_str() {
+            "background-color" if table_part => set("bgcolor", value.to_string()),
+            "background-image" if table_part && !value.contains("gradient(") => {
+                let url = value
+                    .strip_prefix("url(")
+                    .and_then(|v| v.strip_suffix(')'))
+                    .map_or(value, |v| v.trim_matches(['"', '\'']));
+                set("background", url.to_string());
+            }
+            "text-align" if table_part => set("align", value.to_string()),
+            "vertical-align" if table_part => set("valign", value.to_string()),
+            // juice takes the first width/height declaration that fits.
+            p @ ("width" | "height") if sized && !sizes.iter().any(|(k, _)| *k == p) => {
+                let key = if p == "width" { "width" } else { "height" };
+                if value.contains("px") || value.contains("auto") {
+                    sizes.push((key, value.replacen("px", "", 1)));
+                } else if table_part && value.contains('%') {
+                    sizes.push((key, value.to_string()));
+                }
+            }
+            _ => {}
+        }
+    }
+    sizes.extend(found);
+    sizes
 }
 
 /// The element's own declarations `current` merged with the rules' `styles`:
@@ -523,16 +603,36 @@ mod tests {
     }
 
     #[test]
-    fn comments_raw_text_and_void_elements_are_left_alone() {
+    fn comments_and_raw_text_are_left_alone_and_void_elements_written_bare() {
         let css = "td { color: red } p { margin: 0 }";
-        let html = r#"<!--[if mso]><table><tr><td><![endif]--><style>td { x }</style><img src="a.png" /><p>t</p>"#;
+        let html = r#"<!--[if mso]><table><tr><td><![endif]--><style>td { x }</style><img src="a.png" /><br/><p>t</p>"#;
         assert_eq!(
             inline(css, html),
-            r#"<!--[if mso]><table><tr><td><![endif]--><style>td { x }</style><img src="a.png" /><p style="margin: 0;">t</p>"#
+            r#"<!--[if mso]><table><tr><td><![endif]--><style>td { x }</style><img src="a.png"><br><p style="margin: 0;">t</p>"#
         );
         assert_eq!(
             inline("img { border: 0 }", r#"<img src="a&amp;b" alt='"q"'/>"#),
-            r#"<img src="a&amp;b" alt="&quot;q&quot;" style="border: 0;" />"#
+            r#"<img src="a&amp;b" alt="&quot;q&quot;" style="border: 0;">"#
+        );
+    }
+
+    #[test]
+    fn outlook_attributes_as_juice_writes_them() {
+        let css = ".t th, .t td { vertical-align: top } .t th { background-color: #f9fafb } img { height: auto; width: 120px }";
+        assert_eq!(
+            inline(
+                css,
+                r#"<table class="t"><tr><th style="text-align:center">a</th><td align="left" style="text-align:right !important">b</td></tr></table><img src="i.png" width="9"><p style="text-align:center">p</p>"#
+            ),
+            r##"<table class="t"><tr><th style="vertical-align: top;background-color: #f9fafb;text-align: center" valign="top" bgcolor="#f9fafb" align="center">a</th><td align="right" style="vertical-align: top;text-align: right !important" valign="top">b</td></tr></table><img src="i.png" width="120" style="height: auto;width: 120px;" height="auto"><p style="text-align:center">p</p>"##
+        );
+        // Only on elements a rule touched, like juice.
+        assert_eq!(
+            inline(
+                "p { margin: 0 }",
+                r#"<td style="vertical-align:top">x</td>"#
+            ),
+            r#"<td style="vertical-align:top">x</td>"#
         );
     }
 

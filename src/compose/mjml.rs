@@ -7,8 +7,8 @@
 //! break out of it. Footnotes go to a final `<mj-text css-class="lp-footnotes">`.
 //!
 //! Raw HTML is sanitised so the result is valid MJML whatever the input: see
-//! [`blocks::tag_policy`] for which tags survive; attributes are allowlisted
-//! and re-escaped, and tags are kept balanced.
+//! [`super::html_policy`] for which tags, attributes, URLs and styles
+//! survive; attributes are re-escaped, and tags are kept balanced.
 
 use std::ops::Range;
 
@@ -16,7 +16,11 @@ use pulldown_cmark::{Alignment, CodeBlockKind, Event, HeadingLevel, Tag, TagEnd}
 
 use super::blocks::{
     self, attr, html_block_source, html_tokens, is_void, link_target, matching_end, plain_text,
-    tag_policy, Figure, Footnotes, HtmlToken, RawHtmlFilter, Spanned, TagPolicy,
+    Figure, Footnotes, HtmlToken, Spanned,
+};
+use super::html_policy::{
+    attr_policy, is_safe_style, is_safe_url, scheme, tag_policy, AttrPolicy, RawHtmlFilter,
+    TagPolicy,
 };
 use super::links::LinkRewriter;
 use crate::diagnostic::{line_of, Diagnostic};
@@ -50,6 +54,7 @@ pub fn markdown_to_mjml(markdown: &str, links: &LinkRewriter) -> MjmlBody {
         filter: RawHtmlFilter::default(),
         footnotes: Footnotes::new(&events),
         table: None,
+        raw_table_rows: Vec::new(),
     };
     w.walk(0..events.len());
     w.finish()
@@ -79,6 +84,8 @@ struct Writer<'a, 'e> {
     filter: RawHtmlFilter,
     footnotes: Footnotes,
     table: Option<Table>,
+    /// Rows opened so far in each raw HTML `<table>` still open.
+    raw_table_rows: Vec<usize>,
 }
 
 impl Writer<'_, '_> {
@@ -224,7 +231,7 @@ impl Writer<'_, '_> {
             Tag::Heading {
                 level, id, classes, ..
             } => {
-                let n = heading_number(*level);
+                let n = body_heading_number(*level);
                 open.push_str(&format!("<h{n} class=\"lp-h{n}"));
                 for class in classes {
                     open.push(' ');
@@ -279,7 +286,8 @@ impl Writer<'_, '_> {
                     in_head: false,
                     column: 0,
                 });
-                open.push_str("<table class=\"lp-table\">\n");
+                // The wrapper scrolls a table wider than a phone instead of clipping it.
+                open.push_str("<div class=\"lp-table-wrap\"><table class=\"lp-table\">\n");
             }
             Tag::TableHead => {
                 if let Some(t) = &mut self.table {
@@ -299,7 +307,7 @@ impl Writer<'_, '_> {
                     Some(t) => {
                         t.column += 1;
                         let align = t.alignments.get(t.column - 1).copied();
-                        (if t.in_head { "th" } else { "td" }, align)
+                        (if t.in_head { "th scope=\"col\"" } else { "td" }, align)
                     }
                     None => ("td", None),
                 };
@@ -359,13 +367,12 @@ impl Writer<'_, '_> {
         }
         let close = match end {
             TagEnd::Paragraph => "</p>\n",
-            TagEnd::Heading(level) => match level {
-                HeadingLevel::H1 => "</h1>\n",
-                HeadingLevel::H2 => "</h2>\n",
-                HeadingLevel::H3 => "</h3>\n",
-                HeadingLevel::H4 => "</h4>\n",
-                HeadingLevel::H5 => "</h5>\n",
-                HeadingLevel::H6 => "</h6>\n",
+            TagEnd::Heading(level) => match body_heading_number(*level) {
+                2 => "</h2>\n",
+                3 => "</h3>\n",
+                4 => "</h4>\n",
+                5 => "</h5>\n",
+                _ => "</h6>\n",
             },
             TagEnd::BlockQuote(_) => "</blockquote>\n",
             TagEnd::CodeBlock => "</code></pre>\n",
@@ -377,7 +384,7 @@ impl Writer<'_, '_> {
             TagEnd::DefinitionListDefinition => "</dd>\n",
             TagEnd::Table => {
                 self.table = None;
-                "</tbody>\n</table>\n"
+                "</tbody>\n</table></div>\n"
             }
             TagEnd::TableHead => {
                 if let Some(t) = &mut self.table {
@@ -416,8 +423,23 @@ impl Writer<'_, '_> {
             return;
         };
         let line = self.line(figure.image);
-        let alt = plain_text(&events[figure.image + 1..figure.image_end]);
+        let mut alt = plain_text(&events[figure.image + 1..figure.image_end]);
         self.check_alt(&alt, line);
+        // A screen reader reads the alt text (and a title) and then the
+        // caption: one that only repeats the caption would be heard twice.
+        let caption_text = figure
+            .caption
+            .as_ref()
+            .map(|c| plain_text(&events[c.clone()]))
+            .unwrap_or_default();
+        let title: &str = if same_words(title, &caption_text) || same_words(title, &alt) {
+            ""
+        } else {
+            title
+        };
+        if same_words(&alt, &caption_text) {
+            alt.clear();
+        }
         let src = self.image_src(dest_url, line);
         let href = figure.link.and_then(|l| match &events[l].0 {
             Event::Start(Tag::Link {
@@ -539,6 +561,16 @@ impl Writer<'_, '_> {
                     TagPolicy::Keep => {
                         let line = line + count_lines(&html[..pos]);
                         self.close_implied(&name);
+                        // A row directly in a table: the browser puts it in a
+                        // <tbody>, and so does the output.
+                        if name == "tr"
+                            && self
+                                .raw_open
+                                .last()
+                                .is_some_and(|(n, d)| n == "table" && *d == self.depth)
+                        {
+                            self.raw_start("tbody", &[], false, line);
+                        }
                         self.raw_start(&name, &attrs, self_closing, line);
                     }
                     TagPolicy::Text => escape_text(self.html(), raw),
@@ -574,20 +606,41 @@ impl Writer<'_, '_> {
     ) {
         let mut tag = format!("<{name}");
         for (key, value) in attrs {
-            match key.as_str() {
-                "href" if name == "a" => {
+            match attr_policy(name, key) {
+                AttrPolicy::Href => {
                     let href = self.link_href(value, line);
                     push_attr(&mut tag, "href", href.as_deref());
                 }
-                "src" if name == "img" => {
+                AttrPolicy::Src => {
                     let src = self.image_src(value, line);
                     push_attr(&mut tag, "src", src.as_deref());
                 }
-                "style" if is_safe_style(value) => push_attr(&mut tag, "style", Some(value)),
-                "alt" | "title" | "width" | "height" | "class" | "align" | "colspan"
-                | "rowspan" => push_attr(&mut tag, key, Some(value)),
-                _ => {}
+                AttrPolicy::Style if is_safe_style(value) => {
+                    push_attr(&mut tag, "style", Some(value))
+                }
+                AttrPolicy::Keep => push_attr(&mut tag, key, Some(value)),
+                AttrPolicy::Style | AttrPolicy::Drop => {}
             }
+        }
+        // Rows seen in each open raw table, to tell column headers from row headers.
+        let open_tables = self.raw_open.iter().filter(|(n, _)| n == "table").count();
+        self.raw_table_rows.truncate(open_tables);
+        match name {
+            "table" => self.raw_table_rows.push(0),
+            "tr" => {
+                if let Some(rows) = self.raw_table_rows.last_mut() {
+                    *rows += 1;
+                }
+            }
+            "th" if attr(attrs, "scope").is_none() => {
+                // In the head or the first row, a header cell labels its
+                // column; further down, its row.
+                let in_head = self.raw_open.iter().any(|(n, _)| n == "thead");
+                let first_row = self.raw_table_rows.last().is_some_and(|&r| r <= 1);
+                let scope = if in_head || first_row { "col" } else { "row" };
+                push_attr(&mut tag, "scope", Some(scope));
+            }
+            _ => {}
         }
         if name == "a" && attr(attrs, "class").is_none() {
             push_attr(&mut tag, "class", Some("lp-a"));
@@ -739,61 +792,28 @@ impl Writer<'_, '_> {
     }
 }
 
-fn heading_number(level: HeadingLevel) -> usize {
-    level as usize
+/// The HTML heading level of a Markdown heading in the body: one below its
+/// Markdown level, since the layout's title is the email's one `<h1>`
+/// (`#` becomes `<h2>`; `#####` and `######` both become `<h6>`).
+fn body_heading_number(level: HeadingLevel) -> usize {
+    (level as usize + 1).min(6)
 }
 
 fn count_lines(s: &str) -> usize {
     memchr::memchr_iter(b'\n', s.as_bytes()).count()
 }
 
-/// The URL's scheme (`https`, `mailto`…), ignoring the whitespace and
-/// control characters browsers ignore too.
-fn scheme(url: &str) -> Option<String> {
-    let mut scheme = String::new();
-    for c in url
-        .chars()
-        .filter(|c| !c.is_ascii_whitespace() && !c.is_control())
-    {
-        match c {
-            ':' if !scheme.is_empty() => return Some(scheme.to_ascii_lowercase()),
-            c if c.is_ascii_alphabetic() => scheme.push(c),
-            c if !scheme.is_empty() && (c.is_ascii_digit() || matches!(c, '+' | '-' | '.')) => {
-                scheme.push(c)
-            }
-            _ => return None,
-        }
-    }
-    None
-}
-
-/// False for script URLs (and, outside images, `data:` URLs).
-fn is_safe_url(url: &str, image: bool) -> bool {
-    match scheme(url).as_deref() {
-        Some("javascript" | "vbscript" | "file") => false,
-        Some("data") => {
-            let compact: String = url
-                .chars()
-                .filter(|c| !c.is_ascii_whitespace() && !c.is_control())
-                .collect();
-            image && compact[5..].to_ascii_lowercase().starts_with("image/")
-        }
-        _ => true,
-    }
-}
-
-/// False for inline CSS that can run code or load things in old clients.
-fn is_safe_style(style: &str) -> bool {
-    let lower = style.to_ascii_lowercase();
-    ![
-        "expression",
-        "javascript:",
-        "behavior",
-        "@import",
-        "-moz-binding",
-    ]
-    .iter()
-    .any(|bad| lower.contains(bad))
+/// True when `a` and `b` are the same words, ignoring case, spacing and
+/// punctuation.
+fn same_words(a: &str, b: &str) -> bool {
+    let words = |s: &str| -> Vec<String> {
+        s.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect()
+    };
+    let (a, b) = (words(a), words(b));
+    !a.is_empty() && a == b
 }
 
 fn non_empty(s: &str) -> Option<&str> {
@@ -883,9 +903,9 @@ pub(crate) mod tests {
         let out = mjml("# Title\n\nPara *em* **strong** ~~gone~~ `a<b`.\n\n## Sub {#sub .wide}\n\n###### Six\n");
         assert_eq!(
             out,
-            "<mj-text>\n<h1 class=\"lp-h1\">Title</h1>\n\
+            "<mj-text>\n<h2 class=\"lp-h2\">Title</h2>\n\
              <p>Para <em>em</em> <strong>strong</strong> <del>gone</del> <code class=\"lp-code\">a&lt;b</code>.</p>\n\
-             <h2 class=\"lp-h2 wide\" id=\"sub\">Sub</h2>\n<h6 class=\"lp-h6\">Six</h6>\n</mj-text>\n"
+             <h3 class=\"lp-h3 wide\" id=\"sub\">Sub</h3>\n<h6 class=\"lp-h6\">Six</h6>\n</mj-text>\n"
         );
     }
 
@@ -1041,9 +1061,43 @@ pub(crate) mod tests {
     fn tables_with_alignment() {
         let out = mjml("| A | B | C |\n|:--|:-:|--:|\n| 1 | *2* | 3 |\n");
         assert!(out.contains(
-            "<table class=\"lp-table\">\n<thead>\n<tr><th style=\"text-align:left\">A</th><th style=\"text-align:center\">B</th><th style=\"text-align:right\">C</th></tr>\n</thead>\n<tbody>\n\
-             <tr><td style=\"text-align:left\">1</td><td style=\"text-align:center\"><em>2</em></td><td style=\"text-align:right\">3</td></tr>\n</tbody>\n</table>\n"
+            "<div class=\"lp-table-wrap\"><table class=\"lp-table\">\n<thead>\n<tr><th scope=\"col\" style=\"text-align:left\">A</th><th scope=\"col\" style=\"text-align:center\">B</th><th scope=\"col\" style=\"text-align:right\">C</th></tr>\n</thead>\n<tbody>\n\
+             <tr><td style=\"text-align:left\">1</td><td style=\"text-align:center\"><em>2</em></td><td style=\"text-align:right\">3</td></tr>\n</tbody>\n</table></div>\n"
         ), "{out}");
+    }
+
+    #[test]
+    fn body_headings_sit_below_the_title() {
+        let out = mjml("# One\n\n## Two\n\n##### Five\n");
+        assert!(!out.contains("<h1"), "{out}");
+        assert!(out.contains("<h2 class=\"lp-h2\">One</h2>"), "{out}");
+        assert!(out.contains("<h3 class=\"lp-h3\">Two</h3>"), "{out}");
+        assert!(out.contains("<h6 class=\"lp-h6\">Five</h6>"), "{out}");
+    }
+
+    #[test]
+    fn raw_header_cells_get_a_scope() {
+        let out = mjml("<table><tr><th>A</th><th scope=\"colgroup\">B</th></tr><tr><th>r</th><td>1</td></tr></table>\n\n<table><thead><tr><th>H</th></tr></thead></table>\n");
+        assert!(
+            out.contains("<th scope=\"col\">A</th><th scope=\"colgroup\">B</th>"),
+            "{out}"
+        );
+        assert!(out.contains("<th scope=\"row\">r</th>"), "{out}");
+        assert!(out.contains("<thead><tr><th scope=\"col\">H</th>"), "{out}");
+    }
+
+    #[test]
+    fn figure_alt_text_is_not_read_twice() {
+        // The alt only repeats the caption: screen readers hear the caption once.
+        let out = mjml("![The loaf, cooling.](https://i.example/l.png \"The loaf cooling\")\n\n_The loaf cooling_\n");
+        assert!(out.contains("alt=\"\""), "{out}");
+        assert!(!out.contains("title="), "{out}");
+        // A different alt, and a title that only repeats the alt.
+        let out = mjml(
+            "![A crumb shot](https://i.example/c.png \"a crumb shot\")\n\n_Open crumb at 80%_\n",
+        );
+        assert!(out.contains("alt=\"A crumb shot\""), "{out}");
+        assert!(!out.contains("title="), "{out}");
     }
 
     #[test]
@@ -1144,7 +1198,9 @@ pub(crate) mod tests {
         assert!(out.contains("<dl><dt>t</dt><dd>d</dd></dl>"), "{out}");
         let out = mjml("<table><tr><td>1<td>2<tr><td>3</table>\n");
         assert!(
-            out.contains("<table><tr><td>1</td><td>2</td></tr><tr><td>3</td></tr></table>"),
+            out.contains(
+                "<table><tbody><tr><td>1</td><td>2</td></tr><tr><td>3</td></tr></tbody></table>"
+            ),
             "{out}"
         );
         // Nested lists keep their items.

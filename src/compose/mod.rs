@@ -10,6 +10,8 @@
 //! [`message`](crate::message) fills them in per recipient.
 
 pub mod blocks;
+pub mod color;
+pub mod html_policy;
 pub mod inline;
 pub mod links;
 pub mod mjml;
@@ -52,6 +54,9 @@ pub struct RenderedEmail {
     pub subject: String,
     /// The inbox preview line.
     pub preheader: String,
+    /// The issue's language tag (`lang:` in the front matter, else
+    /// `newsletter.language`): the HTML's `lang` and the `Content-Language` header.
+    pub language: String,
     /// The full MJML document that produced `html`.
     pub mjml: String,
     /// The HTML part, with [`Slot`] sentinels where recipient values go.
@@ -130,8 +135,10 @@ impl Composer {
             .clone()
             .unwrap_or_else(|| opening_sentence(&issue.body));
         let subject = issue.subject().to_string();
-
         let n = &self.config.newsletter;
+        let language = issue_language(issue, &n.language)?;
+        let accent_dark = color::for_dark_background(&n.accent_color);
+
         let issue_ctx = context! {
             title => &issue.front.title,
             subject => &subject,
@@ -140,6 +147,7 @@ impl Composer {
             date_long => issue.front.date.map(|d| d.format("%-d %B %Y").to_string()),
             web_url => issue.web_url(),
             preheader => &preheader,
+            language => &language,
             extra => Value::from_serialize(&issue.front.extra),
         };
         let base = context! {
@@ -151,6 +159,7 @@ impl Composer {
                 reason => &n.reason,
                 language => &n.language,
                 accent_color => &n.accent_color,
+                accent_color_dark => &accent_dark,
             },
             issue => issue_ctx,
             subscriber => context! {
@@ -177,12 +186,50 @@ impl Composer {
         Ok(RenderedEmail {
             subject,
             preheader,
+            language,
             mjml: mjml_doc,
             html,
             text: normalize_text(&text),
             warnings,
         })
     }
+}
+
+/// The issue's language: its front matter's `lang:` (checked to be a
+/// BCP 47 language tag such as `zh` or `pt-BR`), else `default`.
+pub fn issue_language(issue: &Issue, default: &str) -> Result<String> {
+    let lang = match issue.front.extra.get("lang") {
+        None | Some(serde_json::Value::Null) if is_language_tag(default) => {
+            return Ok(default.to_string())
+        }
+        None | Some(serde_json::Value::Null) => {
+            return Err(Error::Usage(format!(
+                "newsletter.language = {default:?} in letterpress.toml is not a language tag; write e.g. \"en\", \"zh\" or \"pt-BR\""
+            )))
+        }
+        Some(serde_json::Value::String(s)) => s.trim().to_string(),
+        Some(other) => other.to_string(),
+    };
+    if is_language_tag(&lang) {
+        Ok(lang)
+    } else {
+        Err(Error::parse(
+            &issue.path,
+            None,
+            format!(
+                "front matter `lang: {lang}` is not a language tag; write e.g. `lang: en`, `lang: zh` or `lang: pt-BR`"
+            ),
+        ))
+    }
+}
+
+/// A BCP 47-shaped tag: 2–8 letters, then `-`-separated parts of 1–8 letters or digits.
+fn is_language_tag(tag: &str) -> bool {
+    let mut parts = tag.split('-');
+    let primary = parts.next().unwrap_or_default();
+    (2..=8).contains(&primary.len())
+        && primary.bytes().all(|b| b.is_ascii_alphabetic())
+        && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
 /// How the layout's `<mj-style inline="inline">` rules reach the elements.
@@ -218,9 +265,11 @@ pub fn mjml_to_html_with(mjml_doc: &str, inlining: CssInlining) -> Result<String
         .element
         .render(&opts)
         .map_err(|e| Error::Mjml(e.to_string()))?;
-    let html = match sheet {
-        Some(sheet) => sheet.inline(&html),
-        None => html,
+    let html = match (sheet, inlining) {
+        (Some(sheet), _) => sheet.inline(&html),
+        // No inline rules: the pass still writes void elements as HTML does.
+        (None, CssInlining::Fast) => inline::StyleSheet::default().inline(&html),
+        (None, _) => html,
     };
     Ok(minify_html(&html))
 }
@@ -360,6 +409,21 @@ mod tests {
             minify_html(html),
             "<div>\n<p>a\nb</p>\n<pre>x\n  y</pre>\n</div>"
         );
+    }
+
+    #[test]
+    fn issue_language_from_front_matter() {
+        let issue =
+            |front: &str| Issue::parse(&format!("---\ntitle: T\n{front}---\nBody.\n")).unwrap();
+        assert_eq!(issue_language(&issue(""), "en").unwrap(), "en");
+        assert_eq!(issue_language(&issue("lang: zh\n"), "en").unwrap(), "zh");
+        assert_eq!(
+            issue_language(&issue("lang: pt-BR\n"), "en").unwrap(),
+            "pt-BR"
+        );
+        let err = issue_language(&issue("lang: \"en\\r\\nBcc: x\"\n"), "en").unwrap_err();
+        assert!(err.to_string().contains("not a language tag"), "{err}");
+        assert!(issue_language(&issue(""), "english please").is_err());
     }
 
     #[test]

@@ -13,9 +13,10 @@ use pulldown_cmark::{Alignment, Event, HeadingLevel, Tag, TagEnd};
 use unicode_width::UnicodeWidthStr;
 
 use super::blocks::{
-    self, attr, html_block_source, html_tokens, link_target, matching_end, plain_text, tag_policy,
-    Figure, Footnotes, HtmlToken, RawHtmlFilter, Spanned, TagPolicy,
+    self, attr, html_block_source, html_tokens, link_target, matching_end, plain_text, Figure,
+    Footnotes, HtmlToken, Spanned,
 };
+use super::html_policy::{tag_policy, RawHtmlFilter, TagPolicy};
 use super::links::LinkRewriter;
 use super::wrap::wrap;
 

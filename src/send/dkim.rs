@@ -105,6 +105,69 @@ pub fn load(dkim: &Dkim, key_path: &Path) -> Result<DkimConfig> {
     ))
 }
 
+/// The public half of the configured DKIM key, as a DNS record publishes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicKey {
+    /// The record's `k=` tag: `ed25519` or `rsa`.
+    pub algorithm: &'static str,
+    /// The key bytes: the raw 32-byte key for Ed25519 (RFC 8463), the
+    /// SubjectPublicKeyInfo DER for RSA (RFC 6376).
+    pub der: Vec<u8>,
+    /// For RSA, the PKCS#1 `RSAPublicKey` DER, which some records hold instead.
+    pub pkcs1: Option<Vec<u8>>,
+}
+
+impl PublicKey {
+    /// The record to publish at `<selector>._domainkey.<domain>`.
+    pub fn record(&self) -> String {
+        let p = base64::engine::general_purpose::STANDARD.encode(&self.der);
+        format!("v=DKIM1; k={}; p={p}", self.algorithm)
+    }
+}
+
+/// Reads the private key named in `[dkim]` and derives its public key.
+pub fn public_key(dkim: &Dkim, key_path: &Path) -> Result<PublicKey> {
+    use rsa::pkcs1::EncodeRsaPublicKey;
+    use rsa::pkcs8::EncodePublicKey;
+    let pem = read_text(key_path)?;
+    let bad = |msg: String| Error::parse(key_path, None, msg);
+    match dkim.algorithm.to_ascii_lowercase().as_str() {
+        "ed25519" => {
+            let seed = ed25519_seed(&pem).map_err(bad)?;
+            let key = ed25519_dalek::SigningKey::from_bytes(&seed);
+            Ok(PublicKey {
+                algorithm: "ed25519",
+                der: key.verifying_key().to_bytes().to_vec(),
+                pkcs1: None,
+            })
+        }
+        "rsa" | "rsa-sha256" => {
+            let key = rsa::RsaPrivateKey::from_pkcs8_pem(&pem)
+                .or_else(|_| rsa::RsaPrivateKey::from_pkcs1_pem(&pem))
+                .map_err(|e| {
+                    bad(format!(
+                        "not an RSA private key in PEM (PKCS#8 or PKCS#1): {e}"
+                    ))
+                })?;
+            let public = key.to_public_key();
+            let der = public
+                .to_public_key_der()
+                .map_err(|e| bad(format!("cannot encode the RSA public key: {e}")))?;
+            let pkcs1 = public
+                .to_pkcs1_der()
+                .map_err(|e| bad(format!("cannot encode the RSA public key: {e}")))?;
+            Ok(PublicKey {
+                algorithm: "rsa",
+                der: der.as_bytes().to_vec(),
+                pkcs1: Some(pkcs1.as_bytes().to_vec()),
+            })
+        }
+        other => Err(Error::Usage(format!(
+            "dkim.algorithm = {other:?}: use \"ed25519\" or \"rsa\""
+        ))),
+    }
+}
+
 /// The 32-byte Ed25519 seed from a PKCS#8 PEM (`BEGIN PRIVATE KEY`), or from
 /// a file holding just the base64 seed.
 fn ed25519_seed(pem: &str) -> std::result::Result<[u8; 32], String> {

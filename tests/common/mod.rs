@@ -77,3 +77,153 @@ pub fn has_program(program: &str, args: &[&str]) -> bool {
 pub fn has_python_module(module: &str) -> bool {
     has_program("python3", &["-c", &format!("import {module}")])
 }
+
+/// A copy of the shipped `letterpress.toml` in `dir` whose unsubscribe URL
+/// is the opaque-token form `https://…/unsubscribe/{token}` (no address in
+/// any URL), with the shipped `templates/` by absolute path.
+pub fn token_config(dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(root().join("letterpress.toml")).unwrap();
+    let text: String = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("url = \"https://") && l.contains("unsubscribe") {
+                "url = \"https://sourdough-ledger.example/unsubscribe/{token}\"".to_string()
+            } else if l.starts_with("templates = ") {
+                format!("templates = \"{}\"", root().join("templates").display())
+            } else {
+                l.to_string()
+            }
+        })
+        .map(|l| l + "\n")
+        .collect();
+    let path = dir.join("letterpress.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The issues every email judge sees: each compose fixture, the shipped
+/// example, and (when `../shared` is present) the reference issue, copied
+/// into `dir` and repaired there with `letterpress check --fix`.
+pub fn email_issues(dir: &Path, config: &Path) -> Vec<PathBuf> {
+    let mut issues = markdown_files(&root().join("tests/fixtures/compose"));
+    issues.extend(markdown_files(&root().join("issues")));
+    if let Some(seed) = seed() {
+        let copy = dir.join("dynamically-typed-040.md");
+        std::fs::copy(&seed, &copy).unwrap();
+        let o = bin()
+            .arg("--config")
+            .arg(config)
+            .arg("check")
+            .arg("--fix")
+            .arg(&copy)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!err.contains("panicked"), "check --fix panicked: {err}");
+        issues.push(copy);
+    } else {
+        eprintln!("note: ../shared absent; the reference issue is not judged");
+    }
+    issues
+}
+
+/// `letterpress preview` of each issue into `out`; the `.html` and `.eml` paths.
+pub fn preview_all(config: &Path, issues: &[PathBuf], out: &Path) -> Vec<(PathBuf, PathBuf)> {
+    issues
+        .iter()
+        .map(|issue| {
+            let o = bin()
+                .arg("--config")
+                .arg(config)
+                .arg("preview")
+                .arg(issue)
+                .arg("--out")
+                .arg(out)
+                .output()
+                .unwrap();
+            assert!(
+                o.status.success(),
+                "preview {}: {}",
+                issue.display(),
+                String::from_utf8_lossy(&o.stderr)
+            );
+            let stem = issue.file_stem().unwrap().to_string_lossy().into_owned();
+            (
+                out.join(format!("{stem}.html")),
+                out.join(format!("{stem}.eml")),
+            )
+        })
+        .collect()
+}
+
+/// Writes a CA (`ca.pem`) and a server certificate for localhost and
+/// 127.0.0.1 (`server.pem`, `server.key`) into `dir` with openssl; false
+/// (after [`skip`]) when openssl is missing.
+pub fn certificates(dir: &Path) -> bool {
+    if !has_program("openssl", &["version"]) {
+        skip("openssl is needed to make test certificates");
+        return false;
+    }
+    let openssl = |args: &[&str]| {
+        let o = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=letterpress test CA",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=localhost",
+    ]);
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+    ]);
+    true
+}
