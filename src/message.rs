@@ -16,36 +16,11 @@ use lettre::Address;
 use sha2::{Digest, Sha256};
 
 use crate::compose::links::encode_component;
+pub use crate::compose::slot::Slot;
 use crate::compose::RenderedEmail;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::issue::Issue;
-
-/// A value that differs per recipient. Templates see a sentinel in its place.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Slot {
-    /// `{{ subscriber.name }}` (empty when the subscriber has none).
-    Name,
-    /// `{{ subscriber.email }}`.
-    Email,
-    /// `{{ unsubscribe_url }}`.
-    UnsubscribeUrl,
-}
-
-impl Slot {
-    /// Every slot.
-    pub const ALL: [Slot; 3] = [Slot::Name, Slot::Email, Slot::UnsubscribeUrl];
-
-    /// The placeholder composed into the HTML and text. Letters and digits
-    /// only, so HTML escaping, CSS inlining and minifying leave it intact.
-    pub const fn sentinel(self) -> &'static str {
-        match self {
-            Slot::Name => "LPSLOTxNAMEx7q",
-            Slot::Email => "LPSLOTxEMAILx7q",
-            Slot::UnsubscribeUrl => "LPSLOTxUNSUBx7q",
-        }
-    }
-}
 
 /// One person on the list, as the message builder needs them.
 #[derive(Debug, Clone, PartialEq, Eq)]

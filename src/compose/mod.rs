@@ -6,13 +6,14 @@
 //! ```
 //!
 //! Recipient values (name, address, unsubscribe URL) are not known here:
-//! the templates see [`Slot`](crate::message::Slot) sentinels in their place, and
+//! the templates see [`Slot`] sentinels in their place, and
 //! [`message`](crate::message) fills them in per recipient.
 
 pub mod blocks;
 pub mod inline;
 pub mod links;
 pub mod mjml;
+pub mod slot;
 pub mod template;
 pub mod text;
 pub mod wrap;
@@ -25,8 +26,8 @@ use crate::config::Config;
 use crate::diagnostic::Diagnostic;
 use crate::error::{Error, Result};
 use crate::issue::Issue;
-use crate::message::Slot;
 use links::{LinkRewriter, Utm};
+pub use slot::Slot;
 use template::Templates;
 
 /// Column at which the plain-text part is wrapped.
