@@ -20,6 +20,7 @@
 //! - [`subscribers`]: `subscribers.toml`, streamed line by line (a million entries load in about a second).
 //! - [`send`]: delivery over SMTP: one connection per worker, rate limits, retries, a crash-safe journal, the report.
 //! - [`serve`]: `letterpress serve`, a live preview (phone, desktop, plain text, envelope) that re-renders on save.
+//! - [`template`]: the one minijinja environment (strict undefined) for the email, `new` and the archive.
 //! - [`new_issue`]: `letterpress new`, the next issue file (number, date by cadence, skeleton).
 
 pub mod check;
@@ -35,5 +36,6 @@ pub mod pipeline;
 pub mod send;
 pub mod serve;
 pub mod subscribers;
+pub mod template;
 
 pub use error::{Error, Result};

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use chrono::{Days, NaiveDate};
 use minijinja::context;
 
-use crate::compose::template::{Templates, NEW_ISSUE};
+use crate::template::{Templates, NEW_ISSUE};
 use crate::config::Config;
 use crate::error::{read_text, Error, Result};
 use crate::issue::Issue;

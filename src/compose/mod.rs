@@ -14,7 +14,6 @@ pub mod inline;
 pub mod links;
 pub mod mjml;
 pub mod slot;
-pub mod template;
 pub mod text;
 pub mod wrap;
 
@@ -28,7 +27,10 @@ use crate::error::{Error, Result};
 use crate::issue::Issue;
 use links::{LinkRewriter, Utm};
 pub use slot::Slot;
-use template::Templates;
+/// The template environment moved to [`crate::template`] (shared with `new`
+/// and the archive); this path keeps older callers building.
+pub use crate::template;
+use crate::template::Templates;
 
 /// Column at which the plain-text part is wrapped.
 pub const TEXT_WIDTH: usize = 76;

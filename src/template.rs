@@ -1,6 +1,7 @@
-//! The layout templates in `templates/`, rendered by minijinja with strict
-//! undefined behaviour: a misspelt variable is an error at `check` time,
-//! not a blank in ten thousand inboxes.
+//! The one template environment: every file in `templates/` (the email's
+//! layouts, `new`'s skeleton, the web archive's pages and feed) is rendered
+//! by minijinja with strict undefined behaviour: a misspelt variable is an
+//! error at `check` time, not a blank in ten thousand inboxes.
 
 use std::path::{Path, PathBuf};
 
@@ -103,9 +104,9 @@ fn configure(env: &mut Environment<'static>) {
 
 /// `{{ text|wrap }}` / `{{ text|wrap(60) }}`: word-wraps plain text at 76 columns.
 fn wrap_filter(text: String, width: Option<usize>) -> String {
-    let width = width.unwrap_or(super::TEXT_WIDTH);
+    let width = width.unwrap_or(crate::compose::TEXT_WIDTH);
     text.lines()
-        .flat_map(|line| super::wrap::wrap(line, width))
+        .flat_map(|line| crate::compose::wrap::wrap(line, width))
         .collect::<Vec<_>>()
         .join("\n")
 }
