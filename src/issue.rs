@@ -366,27 +366,8 @@ pub fn resolve(arg: &str, issues_dir: &Path) -> Result<PathBuf> {
             issues_dir.display()
         )));
     };
-    let entries =
-        std::fs::read_dir(issues_dir).map_err(|e| Error::io("read directory", issues_dir, e))?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "md"))
-        .collect();
-    files.sort();
-    let leading_number = |p: &Path| -> Option<u32> {
-        let stem = p.file_stem()?.to_str()?;
-        let digits: String = stem.chars().take_while(char::is_ascii_digit).collect();
-        digits.parse().ok()
-    };
-    if let Some(p) = files.iter().find(|p| leading_number(p) == Some(wanted)) {
-        return Ok(p.clone());
-    }
-    for p in &files {
-        if let Ok(issue) = Issue::from_file(p) {
-            if issue.front.number == Some(wanted) {
-                return Ok(p.clone());
-            }
-        }
+    if let Some(p) = crate::collection::Collection::scan(issues_dir)?.find(wanted) {
+        return Ok(p.to_path_buf());
     }
     Err(Error::Usage(format!(
         "no issue number {wanted} in {}; name the file e.g. {:03}-slug.md or set `number: {wanted}` in its front matter",

@@ -12,6 +12,7 @@
 //! ```
 //!
 //! - [`config`]: `letterpress.toml`, the newsletter's settings.
+//! - [`collection`]: the issues folder, listed once (numbers and dates from file names).
 //! - [`issue`]: an issue file: front matter (YAML, TOML or Pelican) + Markdown body.
 //! - [`mojibake`]: detection and repair of UTF-8 text mis-decoded as Mac Roman or Windows-1252.
 //! - [`compose`]: Markdown to MJML and plain text, templates, MJML to HTML.
@@ -24,6 +25,7 @@
 //! - [`new_issue`]: `letterpress new`, the next issue file (number, date by cadence, skeleton).
 
 pub mod check;
+pub mod collection;
 pub mod compose;
 pub mod config;
 pub mod diagnostic;

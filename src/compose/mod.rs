@@ -25,12 +25,12 @@ use crate::config::Config;
 use crate::diagnostic::Diagnostic;
 use crate::error::{Error, Result};
 use crate::issue::Issue;
-use links::{LinkRewriter, Utm};
-pub use slot::Slot;
 /// The template environment moved to [`crate::template`] (shared with `new`
 /// and the archive); this path keeps older callers building.
 pub use crate::template;
 use crate::template::Templates;
+use links::{LinkRewriter, Utm};
+pub use slot::Slot;
 
 /// Column at which the plain-text part is wrapped.
 pub const TEXT_WIDTH: usize = 76;
