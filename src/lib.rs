@@ -22,8 +22,11 @@
 //! - [`send`]: delivery over SMTP: one connection per worker, rate limits, retries, a crash-safe journal, the report.
 //! - [`serve`]: `letterpress serve`, a live preview (phone, desktop, plain text, envelope) that re-renders on save.
 //! - [`template`]: the one minijinja environment (strict undefined) for the email, `new` and the archive.
+//! - [`archive`]: `letterpress archive`, the issues as a static site (index, a page per issue from the
+//!   same compose path, Atom feed, sitemap, alias pages), composed in parallel, rewritten only when changed.
 //! - [`new_issue`]: `letterpress new`, the next issue file (number, date by cadence, skeleton).
 
+pub mod archive;
 pub mod check;
 pub mod collection;
 pub mod compose;

@@ -328,7 +328,7 @@ impl MessageTemplate {
             header("Precedence", "bulk".into()),
             header("Auto-Submitted", "auto-generated".into()),
         ];
-        let archive = issue.web_url().unwrap_or(&config.newsletter.web_url);
+        let archive = crate::archive::list_archive(config, issue);
         headers.push(header("List-Archive", format!("<{archive}>")));
         let unsubscribe_url = config.unsubscribe.url.clone();
         let signer = match (&unsubscribe_url, opts.unsubscribe_secret) {

@@ -86,15 +86,33 @@ impl Templates {
     }
 }
 
+/// The escaping of the archive's pages and feed: `& < > " '` become
+/// entities (valid in HTML and XML alike), and URLs keep their slashes.
+const WEB_ESCAPE: &str = "web";
+
 fn configure(env: &mut Environment<'static>) {
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_keep_trailing_newline(true);
     env.set_auto_escape_callback(|name| {
-        if name.ends_with(".mjml") || name.ends_with(".html") {
+        let markup = name.ends_with(".html") || name.ends_with(".xml");
+        if name.starts_with("archive/") && markup {
+            AutoEscape::Custom(WEB_ESCAPE)
+        } else if name.ends_with(".mjml") || markup {
             AutoEscape::Html
         } else {
             AutoEscape::None
         }
+    });
+    env.set_formatter(|out, state, value| match state.auto_escape() {
+        AutoEscape::Custom(WEB_ESCAPE) if !value.is_safe() => {
+            let text = value.to_string();
+            out.write_str(&html_escape::encode_quoted_attribute(&text))
+                .map_err(|_| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write"))
+        }
+        AutoEscape::Custom(WEB_ESCAPE) => out
+            .write_str(&value.to_string())
+            .map_err(|_| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write")),
+        _ => minijinja::escape_formatter(out, state, value),
     });
     env.add_filter("wrap", wrap_filter);
     env.add_filter("display_width", |s: String| {

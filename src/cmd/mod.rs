@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use letterpress::config::Config;
 use letterpress::Result;
 
+pub mod archive;
 pub mod check;
 pub mod new;
 pub mod preview;
@@ -58,6 +59,8 @@ pub enum Command {
     Serve(serve::Args),
     /// Write the next issue file from templates/new-issue.md.
     New(new::Args),
+    /// Build the web archive: a page per issue, an index, an Atom feed and a sitemap.
+    Archive(archive::Args),
 }
 
 /// Runs the command line.
@@ -69,5 +72,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Send(args) => send::run(args, &config()?),
         Command::Serve(args) => serve::run(args, &cli.config),
         Command::New(args) => new::run(args, &config()?),
+        Command::Archive(args) => archive::run(args, &config()?),
     }
 }

@@ -65,6 +65,17 @@ pub struct RenderedEmail {
     pub warnings: Vec<Diagnostic>,
 }
 
+/// Who a composition is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// The email: links UTM-tagged, an unsubscribe link per recipient.
+    Email,
+    /// The web archive's page of the issue: the same layout with `web` true
+    /// in the templates (a subscribe link instead of the unsubscribe link),
+    /// links untagged.
+    Web,
+}
+
 /// Renders issues with one configuration and template set.
 #[derive(Debug)]
 pub struct Composer {
@@ -121,9 +132,18 @@ impl Composer {
         })))
     }
 
-    /// Composes `issue`: Markdown → MJML → HTML, and Markdown → text.
+    /// Composes `issue` for email: Markdown → MJML → HTML, and Markdown → text.
     pub fn compose(&self, issue: &Issue) -> Result<RenderedEmail> {
-        let links = self.link_rewriter(issue)?;
+        self.compose_for(issue, Output::Email)
+    }
+
+    /// Composes `issue` for `output`; the web version differs only where the
+    /// templates ask `web`, and in untagged links.
+    pub fn compose_for(&self, issue: &Issue, output: Output) -> Result<RenderedEmail> {
+        let links = match output {
+            Output::Email => self.link_rewriter(issue)?,
+            Output::Web => LinkRewriter::default(),
+        };
         let body = mjml::markdown_to_mjml(&issue.body, &links);
         let body_text = text::markdown_to_text(&issue.body, &links, TEXT_WIDTH);
         let preheader = issue
@@ -140,7 +160,7 @@ impl Composer {
             number => issue.front.number,
             date => issue.front.date.map(|d| d.to_string()),
             date_long => issue.front.date.map(|d| d.format("%-d %B %Y").to_string()),
-            web_url => issue.web_url(),
+            web_url => crate::archive::web_url(&self.config, issue),
             preheader => &preheader,
             extra => Value::from_serialize(&issue.front.extra),
         };
@@ -160,6 +180,8 @@ impl Composer {
                 email => Slot::Email.sentinel(),
             },
             unsubscribe_url => Slot::UnsubscribeUrl.sentinel(),
+            subscribe_url => crate::archive::subscribe_url(&self.config),
+            web => output == Output::Web,
         };
         let mjml_doc = self.templates.render(
             template::HTML_LAYOUT,
