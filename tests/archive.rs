@@ -5,6 +5,7 @@
 //! html-validate and headless Chromium at 375 px (tests/browser/archive.mjs).
 
 mod common;
+mod serve_support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -693,4 +694,39 @@ fn the_corpus_builds_into_one_site() {
     let all = pages(&out);
     html_validate(&all.iter().map(|p| out.join(p)).collect::<Vec<_>>());
     chromium_at_375(&out, &all, None);
+}
+
+#[test]
+fn serve_shows_the_archive_page_of_the_issue() {
+    let site = serve_support::site(false);
+    let server = serve_support::start(&site.config, site.issue.to_str().unwrap(), &[], &[]);
+    let page = serve_support::get(server.addr, "/");
+    assert!(
+        page.text().contains("href=\"/archive/issue/\""),
+        "the preview links to the web page"
+    );
+    let web = serve_support::get(server.addr, "/archive/issue/");
+    assert_eq!(web.status, 200);
+    let html = web.text();
+    let issue = letterpress::issue::Issue::from_file(&site.issue).unwrap();
+    let title = html_escape::encode_quoted_attribute(&issue.front.title).to_string();
+    assert!(html.contains(&title), "the page shows the issue");
+    assert!(html.contains("Plain-text version"));
+    assert!(html.contains("href=\"../style.css\""));
+    assert!(!html.contains("LPSLOT"));
+    let css = serve_support::get(server.addr, "/archive/style.css");
+    assert_eq!(css.status, 200);
+    assert!(css.header("content-type").unwrap().starts_with("text/css"));
+    assert_eq!(
+        css.body,
+        std::fs::read(common::root().join("templates/archive/static/style.css")).unwrap()
+    );
+    assert_eq!(
+        serve_support::get(server.addr, "/archive/letterpress.toml").status,
+        404
+    );
+    assert_eq!(
+        serve_support::get(server.addr, "/archive/..%2Fletterpress.toml").status,
+        404
+    );
 }

@@ -380,20 +380,7 @@ fn render_site(
     for (i, (e, v)) in entries.iter().zip(&views).enumerate() {
         let newer = i.checked_sub(1).map(|j| &views[j]);
         let older = views.get(i + 1);
-        let page = templates.render(
-            ISSUE,
-            &context! {
-                root => "../",
-                page => context! { url => &v.url, path => &v.path },
-                issue => v,
-                styles => Value::from_safe_string(e.web.styles.clone()),
-                body => Value::from_safe_string(e.web.html.clone()),
-                text => &e.web.text,
-                newer => newer,
-                older => older,
-                ..base.clone()
-            },
-        )?;
+        let page = issue_page(templates, &base, e, v, newer, older)?;
         files.insert(site::file_of(&v.path), page.into_bytes());
         files.insert(v.text_path.clone(), e.web.text.clone().into_bytes());
     }
@@ -477,6 +464,75 @@ fn render_site(
             .to_vec(),
     );
     Ok(files)
+}
+
+/// Renders the page of one issue.
+fn issue_page(
+    templates: &Templates,
+    base: &Value,
+    e: &Entry,
+    v: &IssueView,
+    newer: Option<&IssueView>,
+    older: Option<&IssueView>,
+) -> Result<String> {
+    templates.render(
+        ISSUE,
+        &context! {
+            root => "../",
+            page => context! { url => &v.url, path => &v.path },
+            issue => v,
+            styles => Value::from_safe_string(e.web.styles.clone()),
+            body => Value::from_safe_string(e.web.html.clone()),
+            text => &e.web.text,
+            newer => newer,
+            older => older,
+            ..base.clone()
+        },
+    )
+}
+
+/// The archive page of one issue as `serve` shows it, with the static files
+/// it links to (`../style.css`, ...), by name.
+#[derive(Debug, Clone)]
+pub struct Preview {
+    /// The page, as `archive` writes it (without neighbours), to be served
+    /// one folder below the static files.
+    pub html: String,
+    /// The files of `templates/archive/static/`, site-relative.
+    pub files: BTreeMap<String, Vec<u8>>,
+}
+
+/// The archive page of `issue` (read through [`crate::pipeline::read_issue`]),
+/// composed for the web. Without `[archive] base_url` the canonical URLs use
+/// `newsletter.web_url`, as a preview.
+pub fn preview(composer: &Composer, issue: &Issue) -> Result<Preview> {
+    let config = composer.config();
+    let site = Site::from_config(config)
+        .or_else(|| Site::new(&config.newsletter.web_url))
+        .ok_or_else(|| Error::Usage("newsletter.web_url is not a URL".into()))?;
+    let email = composer.compose_for(issue, Output::Web)?;
+    let mut issue = issue.clone();
+    issue.front.preheader = Some(email.preheader.clone());
+    let file_date = crate::collection::IssueFile::new(issue.path.clone()).file_date;
+    let entry = Entry {
+        date: issue.front.date.or(file_date),
+        slug: site::slug(&issue),
+        web: web::web_body(&email, &subscribe_url(config)),
+        issue,
+    };
+    let v = view(&site, &entry);
+    let html = issue_page(
+        composer.templates(),
+        &common(config, &site),
+        &entry,
+        &v,
+        None,
+        None,
+    )?;
+    let mut files = BTreeMap::new();
+    let static_dir = composer.templates().dir().join(STATIC_DIR);
+    copy_static(&static_dir, &static_dir, &mut files)?;
+    Ok(Preview { html, files })
 }
 
 fn copy_static(root: &Path, dir: &Path, files: &mut BTreeMap<String, Vec<u8>>) -> Result<()> {

@@ -28,7 +28,11 @@ pub enum AliasPlace {
 impl Site {
     /// The site from `[archive] base_url`, when set.
     pub fn from_config(config: &Config) -> Option<Site> {
-        let raw = config.archive.base_url.as_deref()?;
+        Site::new(config.archive.base_url.as_deref()?)
+    }
+
+    /// The site at `raw` (a `/` is added at the end), when it is an absolute URL.
+    pub fn new(raw: &str) -> Option<Site> {
         let with_slash = if raw.ends_with('/') {
             raw.to_string()
         } else {
