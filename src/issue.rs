@@ -31,7 +31,9 @@ pub struct FrontMatter {
     pub date: Option<NaiveDate>,
     /// Issue number.
     pub number: Option<u32>,
-    /// Web addresses of this issue; the first is the "view in browser" URL.
+    /// Web addresses of this issue: the first is the "view in browser" URL
+    /// unless `[archive] base_url` is set; the archive writes a redirect page
+    /// at each one it can serve.
     pub aliases: Vec<String>,
     /// The inbox preview line; defaults to the body's opening sentence.
     pub preheader: Option<String>,
@@ -96,7 +98,8 @@ impl Issue {
         self.front.subject.as_deref().unwrap_or(&self.front.title)
     }
 
-    /// The "view in browser" URL: the first alias.
+    /// The first alias (the "view in browser" URL when there is no archive;
+    /// see [`crate::archive::web_url`]).
     pub fn web_url(&self) -> Option<&str> {
         self.front.aliases.first().map(String::as_str)
     }

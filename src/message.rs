@@ -16,11 +16,13 @@ use lettre::Address;
 use sha2::{Digest, Sha256};
 
 use crate::compose::links::encode_component;
-pub use crate::compose::slot::Slot;
 use crate::compose::RenderedEmail;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::issue::Issue;
+
+/// Moved to [`crate::compose::slot`]; kept here for callers of `message::Slot`.
+pub use crate::compose::slot::Slot;
 
 /// One person on the list, as the message builder needs them.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -643,10 +643,13 @@ fn the_corpus_builds_into_one_site() {
     let mut copied = Vec::new();
     for letter in std::fs::read_dir(shared.join("corpus")).unwrap().flatten() {
         for file in std::fs::read_dir(letter.path()).unwrap().flatten() {
+            // `2018-06-08-newsletter--bitcoin-optech.md`: unique, and still date-led.
+            let path = file.path();
             let name = format!(
-                "{}--{}",
+                "{}--{}.{}",
+                path.file_stem().unwrap().to_string_lossy(),
                 letter.file_name().to_string_lossy(),
-                file.file_name().to_string_lossy()
+                path.extension().unwrap().to_string_lossy()
             );
             std::fs::copy(file.path(), issues.join(&name)).unwrap();
             copied.push(issues.join(name));
