@@ -55,7 +55,11 @@ pub struct ReadIssue {
 /// Mis-decoded text is repaired in memory so the email reads right; `check`
 /// still reports it (from this one scan) until `check --fix` repairs the file.
 pub fn read_issue(path: &Path) -> Result<ReadIssue> {
-    let source = read_text(path)?;
+    parse_issue(path, read_text(path)?)
+}
+
+/// [`read_issue`] of a file already read: `source` is the text of `path`.
+pub fn parse_issue(path: &Path, source: String) -> Result<ReadIssue> {
     let mojibake = crate::mojibake::scan(&source);
     let text = mojibake
         .as_ref()

@@ -348,6 +348,15 @@ fn no_change_rewrites_nothing_and_a_template_change_rebuilds_everything() {
     );
     assert_eq!(stamps(&f.out()), before, "not one file was touched");
 
+    // A page edited by hand is noticed (the folder is not as the last build
+    // left it) and put back.
+    std::fs::write(f.out().join("index.html"), "edited").unwrap();
+    let restored = f.build();
+    assert_eq!(restored.written, ["index.html"]);
+    assert_eq!(restored.composed, 0);
+    assert!(f.read("index.html").contains("All issues"));
+    let before = stamps(&f.out());
+
     // One issue changes: only its page, the index and the feeds change; the
     // rest keep their inode and time.
     let one = f.path().join("issues/001-hello-archive.md");

@@ -136,27 +136,58 @@ pub fn build(config: &Config, out: &Path) -> Result<Report> {
             .as_deref()
             .unwrap_or(Path::new(".letterpress/archive-cache.json")),
     );
-    let cache: Cache = std::fs::read(&cache_path)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default();
+    let manifest_path = cache_path.with_extension("site.json");
 
-    // Read, parse and (on a cache miss) compose every issue, in parallel.
+    // Every input, hashed: when it is what the last build read and the
+    // output folder is as that build left it, there is nothing to do.
     let files = collection.files();
-    let results = parallel(files.len(), |i| {
-        let file = &files[i];
-        let read = crate::pipeline::read_issue(&file.path)?;
-        if read.issue.front.draft {
-            return Ok(None);
-        }
-        let key = {
+    let sources = files
+        .iter()
+        .map(|f| crate::error::read_text(&f.path))
+        .collect::<Result<Vec<String>>>()?;
+    let keys: Vec<String> = files
+        .iter()
+        .zip(&sources)
+        .map(|(file, source)| {
             let mut h = Sha256::new();
             h.update(fingerprint.as_bytes());
             h.update(file.path.to_string_lossy().as_bytes());
             h.update([0]);
-            h.update(read.source.as_bytes());
+            h.update(source.as_bytes());
             hex(&h.finalize())
-        };
+        })
+        .collect();
+    let inputs = hex(&Sha256::digest(keys.join("\n").as_bytes()));
+    let last: Option<Manifest> = std::fs::read(&manifest_path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    if let Some(m) = &last {
+        if m.inputs == inputs && m.out == out && m.files == stamps(out) {
+            return Ok(Report {
+                out: out.to_path_buf(),
+                issues: m.issues,
+                drafts: m.drafts,
+                composed: 0,
+                written: Vec::new(),
+                removed: Vec::new(),
+                unchanged: m.files.len(),
+                warnings: m.warnings.clone(),
+            });
+        }
+    }
+
+    let cache: Cache = std::fs::read(&cache_path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    // Parse and (on a cache miss) compose every issue, in parallel.
+    let results = parallel(files.len(), |i| {
+        let file = &files[i];
+        let read = crate::pipeline::parse_issue(&file.path, sources[i].clone())?;
+        if read.issue.front.draft {
+            return Ok(None);
+        }
+        let key = keys[i].clone();
         let cached = cache.entries.get(&key).cloned();
         let fresh = cached.is_none();
         let cached = match cached {
@@ -210,6 +241,19 @@ pub fn build(config: &Config, out: &Path) -> Result<Report> {
         }
         crate::error::replace_file(&cache_path, json)?;
     }
+    let manifest = Manifest {
+        inputs,
+        out: out.to_path_buf(),
+        issues: entries.len(),
+        drafts,
+        warnings: warnings.clone(),
+        files: stamps(out),
+    };
+    if last.as_ref() != Some(&manifest) {
+        let json = serde_json::to_vec(&manifest)
+            .map_err(|e| Error::Usage(format!("cannot encode the archive manifest: {e}")))?;
+        crate::error::replace_file(&manifest_path, json)?;
+    }
     Ok(Report {
         out: out.to_path_buf(),
         issues: entries.len(),
@@ -220,6 +264,42 @@ pub fn build(config: &Config, out: &Path) -> Result<Report> {
         unchanged: published.unchanged,
         warnings,
     })
+}
+
+/// What the last build read and wrote: the hash of its inputs and the
+/// size, time and inode of every file it left in the output folder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Manifest {
+    inputs: String,
+    out: PathBuf,
+    issues: usize,
+    drafts: usize,
+    warnings: Vec<String>,
+    files: BTreeMap<String, (u64, u128, u64)>,
+}
+
+/// `(size, mtime in ns, inode)` of every file under `out` (empty when absent).
+fn stamps(out: &Path) -> BTreeMap<String, (u64, u128, u64)> {
+    let Ok(files) = output::list(out) else {
+        return BTreeMap::new();
+    };
+    files
+        .into_iter()
+        .filter_map(|rel| {
+            let meta = std::fs::metadata(out.join(&rel)).ok()?;
+            let mtime = meta
+                .modified()
+                .ok()?
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()?
+                .as_nanos();
+            #[cfg(unix)]
+            let ino = std::os::unix::fs::MetadataExt::ino(&meta);
+            #[cfg(not(unix))]
+            let ino = 0;
+            Some((rel, (meta.len(), mtime, ino)))
+        })
+        .collect()
 }
 
 /// Runs `job(0..n)` on every core; results in index order.

@@ -136,7 +136,7 @@ fn exchange(_: &Path, _: &Path) -> bool {
 }
 
 /// Every file under `dir`, site-relative with `/`, sorted.
-fn list(dir: &Path) -> Result<Vec<String>> {
+pub(crate) fn list(dir: &Path) -> Result<Vec<String>> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
