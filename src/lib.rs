@@ -9,6 +9,9 @@
 //!  issues/040.md ──▶ issue::Issue ──▶ compose::RenderedEmail ──▶ message::OutgoingMessage ──▶ send::Outcome ──▶ report
 //!  (front matter      (parse, fix     (MJML + HTML + text,       (per recipient: headers,      (per recipient,     (summary,
 //!   + Markdown)        entities)        rendered ONCE per issue)    slots filled, DKIM)          journaled)          failures)
+//!
+//!  collection::Collection ──▶ issue::Issue ──▶ compose::RenderedEmail (Output::Web) ──▶ archive::web::WebBody ──▶ public/
+//!  (the issues folder)                        (same layout, web = true)                 (slots filled for the web)  (pages, feed)
 //! ```
 //!
 //! - [`config`]: `letterpress.toml`, the newsletter's settings.
