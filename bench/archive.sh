@@ -102,13 +102,15 @@ cat >"$H/layouts/_default/rss.xml" <<'EOF'
 {{ end }}</channel></rss>
 EOF
 
-LP_FULL="rm -rf $WORK/lp/public $WORK/lp/cache.json && $LP --config $WORK/lp/letterpress.toml archive --out $WORK/lp/public"
-LP_AGAIN="$LP --config $WORK/lp/letterpress.toml archive --out $WORK/lp/public"
-HUGO="rm -rf $H/public $H/resources && hugo --source $H --quiet"
+LP_CLEAN="rm -rf $WORK/lp/public $WORK/lp/cache.json $WORK/lp/cache.site.json"
+LP_FULL="$LP --config $WORK/lp/letterpress.toml archive --out $WORK/lp/public"
+LP_AGAIN=$LP_FULL
+HUGO_CLEAN="rm -rf $H/public $H/resources"
+HUGO="hugo --source $H --quiet"
 
 say "one build each, to check what they make"
-sh -c "$LP_FULL"
-sh -c "$HUGO" 2>"$RESULTS/hugo.stderr" || die "hugo failed: $(cat "$RESULTS/hugo.stderr")"
+sh -c "$LP_CLEAN && $LP_FULL"
+sh -c "$HUGO_CLEAN && $HUGO" 2>"$RESULTS/hugo.stderr" || die "hugo failed: $(cat "$RESULTS/hugo.stderr")"
 lp_pages=$(find "$WORK/lp/public" -name index.html | wc -l)
 hugo_pages=$(find "$H/public" -name index.html | wc -l)
 echo "letterpress: $lp_pages pages + feed.xml ($(wc -c <"$WORK/lp/public/feed.xml") bytes) + sitemap.xml"
@@ -116,10 +118,13 @@ echo "hugo:        $hugo_pages pages + index.xml ($(wc -c <"$H/public/index.xml"
 sh -c "$LP_AGAIN" | tail -1
 
 say "timing with $(hyperfine --version): $WARMUP warm-up + $RUNS runs each"
-# The removals are part of the full builds on both sides (a fresh build);
-# `rm -rf` of a small tree costs about a millisecond.
-hyperfine --warmup "$WARMUP" --runs "$RUNS" --style basic \
+# A full build starts from nothing on both sides: the output (and for
+# letterpress its cache, for hugo its resources) is removed before each run,
+# untimed (--prepare, one per command in order). The no-change run starts
+# from the site the run before it left.
+hyperfine --shell=none --warmup "$WARMUP" --runs "$RUNS" --style basic \
     --export-json "$RESULTS/hyperfine.json" \
+    --prepare "$LP_CLEAN" --prepare "$HUGO_CLEAN" --prepare true \
     --command-name "letterpress full" "$LP_FULL" \
     --command-name "hugo full" "$HUGO" \
     --command-name "letterpress no-change" "$LP_AGAIN"

@@ -96,8 +96,6 @@ struct IssueView<'a> {
     slug: &'a str,
     /// The page, relative to the site root (`012-rye/`).
     path: String,
-    /// The plain text, relative to the site root (`012-rye/index.txt`).
-    text_path: String,
     /// The absolute (canonical) URL.
     url: String,
     image: Option<&'a str>,
@@ -385,7 +383,6 @@ fn view<'a>(site: &Site, e: &'a Entry) -> IssueView<'a> {
         year: e.date.map(|d| d.format("%Y").to_string()),
         preheader: e.issue.front.preheader.as_deref().unwrap_or(""),
         slug: &e.slug,
-        text_path: format!("{path}index.txt"),
         url: site.url(&path),
         path,
         image: e.web.image.as_deref(),
@@ -454,7 +451,6 @@ fn render_site(
         let older = views.get(i + 1);
         let page = issue_page(templates, &base, e, v, newer, older)?;
         files.insert(site::file_of(&v.path), page.into_bytes());
-        files.insert(v.text_path.clone(), e.web.text.clone().into_bytes());
     }
 
     let limit = config.archive.feed_entries.unwrap_or(FEED_ENTRIES);

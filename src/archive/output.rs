@@ -71,10 +71,14 @@ pub fn publish(out: &Path, files: &BTreeMap<String, Vec<u8>>) -> Result<Publishe
         if tmp.exists() {
             std::fs::remove_dir_all(&tmp).map_err(|e| Error::io("remove", &tmp, e))?;
         }
+        let mut made = std::collections::HashSet::new();
         for (rel, bytes) in files {
             let to = tmp.join(rel);
             if let Some(dir) = to.parent() {
-                std::fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
+                if made.insert(dir.to_path_buf()) {
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| Error::io("create directory", dir, e))?;
+                }
             }
             let linked =
                 same.contains(rel.as_str()) && std::fs::hard_link(out.join(rel), &to).is_ok();
