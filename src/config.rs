@@ -486,6 +486,28 @@ postal_address = "1 Example Street, Exampleton"
     }
 
     #[test]
+    fn archive_settings_are_checked() {
+        let bad = |extra: &str| {
+            Config::parse(&format!("{MIN}[archive]\n{extra}\n"), Path::new("l.toml"))
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(bad("base_url = \"example.org/news\"").contains("archive.base_url"));
+        assert!(bad("base_url = \"ftp://example.org/\"").contains("archive.base_url"));
+        assert!(bad("feed_entries = 0").contains("archive.feed_entries"));
+        assert!(bad("baseurl = \"https://x.example/\"").contains("baseurl"));
+        let ok = Config::parse(
+            &format!("{MIN}[archive]\nbase_url = \"https://example.org/news/\"\n"),
+            Path::new("l.toml"),
+        )
+        .unwrap();
+        assert_eq!(
+            ok.archive.base_url.as_deref(),
+            Some("https://example.org/news/")
+        );
+    }
+
+    #[test]
     fn bad_from_is_rejected() {
         let text = MIN.replace("Test Weekly <news@example.com>", "not an address");
         let e = Config::parse(&text, Path::new("l.toml"))

@@ -743,3 +743,23 @@ fn serve_shows_the_archive_page_of_the_issue() {
         404
     );
 }
+
+#[test]
+fn feed_entries_limits_the_feed() {
+    let f = Fixture::new();
+    let toml = f.path().join("letterpress.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    std::fs::write(
+        &toml,
+        text.replace("[archive]\n", "[archive]\nfeed_entries = 1\n"),
+    )
+    .unwrap();
+    f.build();
+    let feed = f.read("feed.xml");
+    assert_eq!(feed.matches("<entry>").count(), 1);
+    assert!(feed.contains("002-tables-and-images"), "the newest issue");
+    assert!(
+        f.read("index.html").contains("001-hello-archive/"),
+        "the index keeps every issue"
+    );
+}

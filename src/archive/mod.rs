@@ -631,3 +631,26 @@ fn rfc3339(date: Option<chrono::NaiveDate>) -> String {
     let d = date.unwrap_or_default();
     format!("{}T00:00:00Z", d.format("%Y-%m-%d"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parallel_keeps_order_and_uses_every_core() {
+        let ids = std::sync::Mutex::new(std::collections::HashSet::new());
+        let out = parallel(64, |i| {
+            ids.lock().unwrap().insert(std::thread::current().id());
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            i * 2
+        });
+        assert_eq!(out, (0..64).map(|i| i * 2).collect::<Vec<_>>());
+        let cores = std::thread::available_parallelism().map_or(1, |p| p.get());
+        assert_eq!(
+            ids.lock().unwrap().len(),
+            cores.min(64),
+            "one worker per core"
+        );
+        assert!(parallel(0, |i| i).is_empty());
+    }
+}
