@@ -392,8 +392,17 @@ fn view<'a>(site: &Site, e: &'a Entry) -> IssueView<'a> {
 
 /// The values every archive template sees.
 fn common(config: &Config, site: &Site) -> Value {
+    let n = &config.newsletter;
     context! {
-        newsletter => crate::compose::newsletter_context(config),
+        newsletter => context! {
+            name => &n.name,
+            tagline => &n.tagline,
+            web_url => &n.web_url,
+            postal_address => &n.postal_address,
+            reason => &n.reason,
+            language => &n.language,
+            accent_color => &n.accent_color,
+        },
         site => context! {
             base_url => site.base(),
             feed_url => site.url("feed.xml"),

@@ -153,6 +153,7 @@ impl Composer {
             .unwrap_or_else(|| opening_sentence(&issue.body));
         let subject = issue.subject().to_string();
 
+        let n = &self.config.newsletter;
         let issue_ctx = context! {
             title => &issue.front.title,
             subject => &subject,
@@ -164,7 +165,15 @@ impl Composer {
             extra => Value::from_serialize(&issue.front.extra),
         };
         let base = context! {
-            newsletter => newsletter_context(&self.config),
+            newsletter => context! {
+                name => &n.name,
+                tagline => &n.tagline,
+                web_url => &n.web_url,
+                postal_address => &n.postal_address,
+                reason => &n.reason,
+                language => &n.language,
+                accent_color => &n.accent_color,
+            },
             issue => issue_ctx,
             subscriber => context! {
                 name => Slot::Name.sentinel(),
@@ -197,21 +206,6 @@ impl Composer {
             text: normalize_text(&text),
             warnings,
         })
-    }
-}
-
-/// What every template sees as `newsletter`: `name, tagline, web_url,
-/// postal_address, reason, language, accent_color`.
-pub fn newsletter_context(config: &Config) -> Value {
-    let n = &config.newsletter;
-    context! {
-        name => &n.name,
-        tagline => &n.tagline,
-        web_url => &n.web_url,
-        postal_address => &n.postal_address,
-        reason => &n.reason,
-        language => &n.language,
-        accent_color => &n.accent_color,
     }
 }
 
