@@ -1,7 +1,7 @@
 //! `letterpress archive`: the issues as a static web site with an Atom feed.
 //!
 //! ```text
-//!  collection::Collection ─▶ pipeline::read_issue ─▶ Composer::compose_for(Web)   (in parallel, cached by input hash)
+//!  collection::Collection ─▶ pipeline::parse_issue ─▶ Composer::compose (Output::Web)  (in parallel, cached by input hash)
 //!        │                                               └▶ web::WebBody (slots filled for the web)
 //!        ▼
 //!  templates/archive/{index.html, issue.html, feed.xml, sitemap.xml, alias.html} + static/
@@ -117,7 +117,7 @@ struct Cached {
 /// Builds the archive of `config`'s issues into `out`.
 pub fn build(config: &Config, out: &Path) -> Result<Report> {
     let site = Site::required(config)?;
-    let composer = Composer::new(config)?;
+    let composer = Composer::new(config)?.with_output(Output::Web);
     let issues_dir = config.resolve(&config.paths.issues);
     if !issues_dir.is_dir() {
         return Err(Error::Usage(format!(
@@ -191,7 +191,7 @@ pub fn build(config: &Config, out: &Path) -> Result<Report> {
         let cached = match cached {
             Some(c) => c,
             None => {
-                let email = composer.compose_for(&read.issue, Output::Web)?;
+                let email = composer.compose(&read.issue)?;
                 Cached {
                     web: web::web_body(&email, &subscribe_url(config)),
                     preheader: email.preheader,
@@ -580,14 +580,14 @@ pub struct Preview {
 }
 
 /// The archive page of `issue` (read through [`crate::pipeline::read_issue`]),
-/// composed for the web. Without `[archive] base_url` the canonical URLs use
-/// `newsletter.web_url`, as a preview.
-pub fn preview(composer: &Composer, issue: &Issue) -> Result<Preview> {
-    let config = composer.config();
+/// composed for the web with `config`. Without `[archive] base_url` the
+/// canonical URLs use `newsletter.web_url`, as a preview.
+pub fn preview(config: &Config, issue: &Issue) -> Result<Preview> {
+    let composer = Composer::new(config)?.with_output(Output::Web);
     let site = Site::from_config(config)
         .or_else(|| Site::new(&config.newsletter.web_url))
         .ok_or_else(|| Error::Usage("newsletter.web_url is not a URL".into()))?;
-    let email = composer.compose_for(issue, Output::Web)?;
+    let email = composer.compose(issue)?;
     let mut issue = issue.clone();
     issue.front.preheader = Some(email.preheader.clone());
     let file_date = crate::collection::IssueFile::new(issue.path.clone()).file_date;

@@ -65,7 +65,7 @@ pub struct RenderedEmail {
     pub warnings: Vec<Diagnostic>,
 }
 
-/// Who a composition is for.
+/// Who a composer composes for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Output {
     /// The email: links UTM-tagged, an unsubscribe link per recipient.
@@ -81,6 +81,7 @@ pub enum Output {
 pub struct Composer {
     config: Config,
     templates: Templates,
+    output: Output,
 }
 
 impl Composer {
@@ -95,7 +96,14 @@ impl Composer {
         Composer {
             config: config.clone(),
             templates,
+            output: Output::Email,
         }
+    }
+
+    /// This composer, composing for `output` (email unless told otherwise).
+    pub fn with_output(mut self, output: Output) -> Composer {
+        self.output = output;
+        self
     }
 
     /// The configuration.
@@ -108,10 +116,11 @@ impl Composer {
         &self.templates
     }
 
-    /// The link rewriter for `issue` (UTM settings with the campaign rendered).
+    /// The link rewriter for `issue` (UTM settings with the campaign
+    /// rendered; none for the web, where an email campaign tag would lie).
     pub fn link_rewriter(&self, issue: &Issue) -> Result<LinkRewriter> {
         let utm = &self.config.utm;
-        if !utm.enabled {
+        if !utm.enabled || self.output == Output::Web {
             return Ok(LinkRewriter::default());
         }
         let ctx = context! {
@@ -132,18 +141,9 @@ impl Composer {
         })))
     }
 
-    /// Composes `issue` for email: Markdown → MJML → HTML, and Markdown → text.
+    /// Composes `issue`: Markdown → MJML → HTML, and Markdown → text.
     pub fn compose(&self, issue: &Issue) -> Result<RenderedEmail> {
-        self.compose_for(issue, Output::Email)
-    }
-
-    /// Composes `issue` for `output`; the web version differs only where the
-    /// templates ask `web`, and in untagged links.
-    pub fn compose_for(&self, issue: &Issue, output: Output) -> Result<RenderedEmail> {
-        let links = match output {
-            Output::Email => self.link_rewriter(issue)?,
-            Output::Web => LinkRewriter::default(),
-        };
+        let links = self.link_rewriter(issue)?;
         let body = mjml::markdown_to_mjml(&issue.body, &links);
         let body_text = text::markdown_to_text(&issue.body, &links, TEXT_WIDTH);
         let preheader = issue
@@ -181,7 +181,7 @@ impl Composer {
             },
             unsubscribe_url => Slot::UnsubscribeUrl.sentinel(),
             subscribe_url => crate::archive::subscribe_url(&self.config),
-            web => output == Output::Web,
+            web => self.output == Output::Web,
         };
         let mjml_doc = self.templates.render(
             template::HTML_LAYOUT,

@@ -145,7 +145,7 @@ pub fn render_with(config: &Config, issue: &Path) -> crate::Result<Rendered> {
     let composed = compose_file(&composer, issue)?;
     // The web page is a second view: when it fails (say, templates/archive/
     // is missing) the email preview still works and the pane says why.
-    let (archive_html, archive_files) = match crate::archive::preview(&composer, &composed.issue) {
+    let (archive_html, archive_files) = match crate::archive::preview(config, &composed.issue) {
         Ok(p) => (p.html, p.files),
         Err(e) => (
             format!(
