@@ -33,6 +33,9 @@ pub struct Config {
     /// How often issues go out (used by `letterpress new`).
     #[serde(default)]
     pub schedule: Schedule,
+    /// The web archive and feed (`letterpress archive`).
+    #[serde(default)]
+    pub archive: Archive,
     /// The directory the config file is in; relative paths resolve against it.
     #[serde(skip)]
     pub root: PathBuf,
@@ -328,6 +331,30 @@ fn default_cadence() -> u32 {
     14
 }
 
+/// `[archive]`: the static web archive, its feed, and the links to it in every email.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Archive {
+    /// Where the archive is published, e.g. `https://example.org/newsletter/`
+    /// (a sub-path works). When set, every email's "View in browser" link
+    /// goes to the issue's page here and `List-Archive` to the index.
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// Where `letterpress archive` writes the site [default: `public`].
+    #[serde(default)]
+    pub out: Option<PathBuf>,
+    /// Issues in the Atom feed, newest first [default: 20].
+    #[serde(default)]
+    pub feed_entries: Option<usize>,
+    /// Where the web pages send readers to subscribe [default: `newsletter.web_url`].
+    #[serde(default)]
+    pub subscribe_url: Option<String>,
+    /// The composed-issue cache that makes a re-run fast
+    /// [default: `.letterpress/archive-cache.json`].
+    #[serde(default)]
+    pub cache: Option<PathBuf>,
+}
+
 impl Config {
     /// Parses a configuration; `path` is used in error messages and as the root.
     pub fn parse(text: &str, path: &Path) -> Result<Config> {
@@ -382,6 +409,21 @@ impl Config {
                     "must be an http(s) URL containing {token}".into(),
                 );
             }
+        }
+        if let Some(u) = &self.archive.base_url {
+            match url::Url::parse(u) {
+                Ok(p) if matches!(p.scheme(), "http" | "https") && p.host().is_some() => {}
+                _ => {
+                    return bad(
+                        "archive.base_url",
+                        "must be an absolute http(s) URL such as https://example.org/newsletter/"
+                            .into(),
+                    )
+                }
+            }
+        }
+        if self.archive.feed_entries == Some(0) {
+            return bad("archive.feed_entries", "must be at least 1".into());
         }
         if self.smtp.connections == 0 {
             return bad("smtp.connections", "must be at least 1".into());
@@ -448,6 +490,28 @@ postal_address = "1 Example Street, Exampleton"
         assert!(e.contains("letterpress.toml:7"), "{e}");
         assert!(e.contains("colour"), "{e}");
         assert!(e.contains("remove it"), "{e}");
+    }
+
+    #[test]
+    fn archive_settings_are_checked() {
+        let bad = |extra: &str| {
+            Config::parse(&format!("{MIN}[archive]\n{extra}\n"), Path::new("l.toml"))
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(bad("base_url = \"example.org/news\"").contains("archive.base_url"));
+        assert!(bad("base_url = \"ftp://example.org/\"").contains("archive.base_url"));
+        assert!(bad("feed_entries = 0").contains("archive.feed_entries"));
+        assert!(bad("baseurl = \"https://x.example/\"").contains("baseurl"));
+        let ok = Config::parse(
+            &format!("{MIN}[archive]\nbase_url = \"https://example.org/news/\"\n"),
+            Path::new("l.toml"),
+        )
+        .unwrap();
+        assert_eq!(
+            ok.archive.base_url.as_deref(),
+            Some("https://example.org/news/")
+        );
     }
 
     #[test]

@@ -31,7 +31,9 @@ pub struct FrontMatter {
     pub date: Option<NaiveDate>,
     /// Issue number.
     pub number: Option<u32>,
-    /// Web addresses of this issue; the first is the "view in browser" URL.
+    /// Web addresses of this issue: the first is the "view in browser" URL
+    /// unless `[archive] base_url` is set; the archive writes a redirect page
+    /// at each one it can serve.
     pub aliases: Vec<String>,
     /// The inbox preview line; defaults to the body's opening sentence.
     pub preheader: Option<String>,
@@ -142,7 +144,8 @@ impl Issue {
         self.front.subject.as_deref().unwrap_or(&self.front.title)
     }
 
-    /// The "view in browser" URL: the first alias.
+    /// The first alias (the "view in browser" URL when there is no archive;
+    /// see [`crate::archive::web_url`]).
     pub fn web_url(&self) -> Option<&str> {
         self.front.aliases.first().map(String::as_str)
     }
@@ -443,27 +446,8 @@ pub fn resolve(arg: &str, issues_dir: &Path) -> Result<PathBuf> {
             issues_dir.display()
         )));
     };
-    let entries =
-        std::fs::read_dir(issues_dir).map_err(|e| Error::io("read directory", issues_dir, e))?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "md"))
-        .collect();
-    files.sort();
-    let leading_number = |p: &Path| -> Option<u32> {
-        let stem = p.file_stem()?.to_str()?;
-        let digits: String = stem.chars().take_while(char::is_ascii_digit).collect();
-        digits.parse().ok()
-    };
-    if let Some(p) = files.iter().find(|p| leading_number(p) == Some(wanted)) {
-        return Ok(p.clone());
-    }
-    for p in &files {
-        if let Ok(issue) = Issue::from_file(p) {
-            if issue.front.number == Some(wanted) {
-                return Ok(p.clone());
-            }
-        }
+    if let Some(p) = crate::collection::Collection::scan(issues_dir)?.find(wanted) {
+        return Ok(p.to_path_buf());
     }
     Err(Error::Usage(format!(
         "no issue number {wanted} in {}; name the file e.g. {:03}-slug.md or set `number: {wanted}` in its front matter",

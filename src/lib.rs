@@ -9,9 +9,13 @@
 //!  issues/040.md ──▶ issue::Issue ──▶ compose::RenderedEmail ──▶ message::OutgoingMessage ──▶ send::Outcome ──▶ report
 //!  (front matter      (parse, fix     (MJML + HTML + text,       (per recipient: headers,      (per recipient,     (summary,
 //!   + Markdown)        entities)        rendered ONCE per issue)    slots filled, DKIM)          journaled)          failures)
+//!
+//!  collection::Collection ──▶ issue::Issue ──▶ compose::RenderedEmail (Output::Web) ──▶ archive::web::WebBody ──▶ public/
+//!  (the issues folder)                        (same layout, web = true)                 (slots filled for the web)  (pages, feed)
 //! ```
 //!
 //! - [`config`]: `letterpress.toml`, the newsletter's settings.
+//! - [`collection`]: the issues folder, listed once (numbers and dates from file names).
 //! - [`issue`]: an issue file: front matter (YAML, TOML or Pelican) + Markdown body.
 //! - [`mojibake`]: detection and repair of UTF-8 text mis-decoded as Mac Roman or Windows-1252.
 //! - [`compose`]: Markdown to MJML and plain text, templates, MJML to HTML; the one HTML safety
@@ -21,12 +25,17 @@
 //! - [`subscribers`]: `subscribers.toml`, streamed line by line (a million entries load in about a second).
 //! - [`send`]: delivery over SMTP: one connection per worker, rate limits, retries, a crash-safe journal, the report.
 //! - [`serve`]: `letterpress serve`, a live preview (phone, desktop, plain text, envelope) that re-renders on save.
+//! - [`template`]: the one minijinja environment (strict undefined) for the email, `new` and the archive.
+//! - [`archive`]: `letterpress archive`, the issues as a static site (index, a page per issue from the
+//!   same compose path, Atom feed, sitemap, alias pages), composed in parallel, rewritten only when changed.
 //! - [`new_issue`]: `letterpress new`, the next issue file (number, date by cadence, skeleton).
 //! - [`scaffold`]: `letterpress init`, a new newsletter folder (commented config, templates, first issue, .gitignore).
 //! - [`doctor`]: `letterpress doctor`, whether Gmail and Outlook.com will accept the mail: SPF, DKIM,
 //!   DMARC and MX over DNS, the unsubscribe endpoint, the token secret, TLS on the relay.
 
+pub mod archive;
 pub mod check;
+pub mod collection;
 pub mod compose;
 pub mod config;
 pub mod diagnostic;
@@ -41,5 +50,6 @@ pub mod scaffold;
 pub mod send;
 pub mod serve;
 pub mod subscribers;
+pub mod template;
 
 pub use error::{Error, Result};

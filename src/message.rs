@@ -21,31 +21,8 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::issue::Issue;
 
-/// A value that differs per recipient. Templates see a sentinel in its place.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Slot {
-    /// `{{ subscriber.name }}` (empty when the subscriber has none).
-    Name,
-    /// `{{ subscriber.email }}`.
-    Email,
-    /// `{{ unsubscribe_url }}`.
-    UnsubscribeUrl,
-}
-
-impl Slot {
-    /// Every slot.
-    pub const ALL: [Slot; 3] = [Slot::Name, Slot::Email, Slot::UnsubscribeUrl];
-
-    /// The placeholder composed into the HTML and text. Letters and digits
-    /// only, so HTML escaping, CSS inlining and minifying leave it intact.
-    pub const fn sentinel(self) -> &'static str {
-        match self {
-            Slot::Name => "LPSLOTxNAMEx7q",
-            Slot::Email => "LPSLOTxEMAILx7q",
-            Slot::UnsubscribeUrl => "LPSLOTxUNSUBx7q",
-        }
-    }
-}
+/// Moved to [`crate::compose::slot`]; kept here for callers of `message::Slot`.
+pub use crate::compose::slot::Slot;
 
 /// One person on the list, as the message builder needs them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -354,7 +331,7 @@ impl MessageTemplate {
             header("Auto-Submitted", "auto-generated".into()),
             header("Content-Language", email.language.clone()),
         ];
-        let archive = issue.web_url().unwrap_or(&config.newsletter.web_url);
+        let archive = crate::archive::list_archive(config, issue);
         headers.push(header("List-Archive", format!("<{archive}>")));
         let unsubscribe_url = config.unsubscribe.url.clone();
         let signer = match (&unsubscribe_url, opts.unsubscribe_secret) {

@@ -12,10 +12,11 @@ use std::path::{Path, PathBuf};
 use chrono::{Days, NaiveDate};
 use minijinja::context;
 
-use crate::compose::template::{Templates, NEW_ISSUE};
+use crate::collection::{Collection, IssueFile};
 use crate::config::Config;
 use crate::error::{read_text, Error, Result};
 use crate::issue::Issue;
+use crate::template::{Templates, NEW_ISSUE};
 
 /// What `new` needs to know about one existing issue file.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -33,34 +34,31 @@ pub struct Existing {
 }
 
 impl Existing {
-    /// Reads what `new` needs from `path`; an unparsable file still counts by its name.
-    pub fn read(path: &Path) -> Existing {
-        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-        let digits: String = stem.chars().take_while(char::is_ascii_digit).collect();
-        let parsed = read_text(path).ok().and_then(|t| Issue::parse(&t).ok());
+    /// Reads what `new` needs from `file`; an unparsable file still counts by its name.
+    pub fn read(file: &IssueFile) -> Existing {
+        let parsed = read_text(&file.path)
+            .ok()
+            .and_then(|t| Issue::parse(&t).ok());
         Existing {
-            path: path.to_path_buf(),
-            file_number: digits.parse().ok(),
-            file_digits: digits.len(),
+            path: file.path.clone(),
+            file_number: file.file_number,
+            file_digits: file.file_digits,
             front_number: parsed.as_ref().and_then(|i| i.front.number),
-            date: parsed.as_ref().and_then(|i| i.front.date),
+            date: parsed
+                .as_ref()
+                .and_then(|i| i.front.date)
+                .or(file.file_date),
         }
     }
 }
 
-/// Every `.md` file in `dir` (none when `dir` does not exist yet), sorted by path.
+/// Every issue file in `dir` (none when `dir` does not exist yet), sorted by path.
 pub fn scan(dir: &Path) -> Result<Vec<Existing>> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io("read directory", dir, e)),
-    };
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "md"))
-        .collect();
-    paths.sort();
-    Ok(paths.iter().map(|p| Existing::read(p)).collect())
+    Ok(Collection::scan(dir)?
+        .files()
+        .iter()
+        .map(Existing::read)
+        .collect())
 }
 
 /// One more than the highest issue number found in file names or front

@@ -39,12 +39,27 @@ pub fn unsubscribe_secret(config: &Config, allow_preview_secret: bool) -> Option
     }
 }
 
-/// Reads, composes and checks the issue at `path`, and builds the sample message.
-pub fn compose_file(composer: &Composer, path: &Path) -> Result<Composed> {
-    let config = composer.config();
-    let source = read_text(path)?;
-    // Mis-decoded text is repaired in memory so the email reads right; `check`
-    // still reports it (from this one scan) until `check --fix` repairs the file.
+/// An issue file as every output reads it: the text, what the mojibake
+/// scan found, and the issue parsed from the repaired text.
+#[derive(Debug)]
+pub struct ReadIssue {
+    /// The parsed issue (from the repaired text).
+    pub issue: Issue,
+    /// The file's text as read.
+    pub source: String,
+    /// Mis-decoded text found in `source`, with the repair.
+    pub mojibake: Option<crate::mojibake::Report>,
+}
+
+/// Reads and parses the issue at `path`; errors name the file and line.
+/// Mis-decoded text is repaired in memory so the email reads right; `check`
+/// still reports it (from this one scan) until `check --fix` repairs the file.
+pub fn read_issue(path: &Path) -> Result<ReadIssue> {
+    parse_issue(path, read_text(path)?)
+}
+
+/// [`read_issue`] of a file already read: `source` is the text of `path`.
+pub fn parse_issue(path: &Path, source: String) -> Result<ReadIssue> {
     let mojibake = crate::mojibake::scan(&source);
     let text = mojibake
         .as_ref()
@@ -52,6 +67,21 @@ pub fn compose_file(composer: &Composer, path: &Path) -> Result<Composed> {
     let mut issue =
         Issue::parse(text).map_err(|e| crate::Error::parse(path, Some(e.line), e.message))?;
     issue.path = path.to_path_buf();
+    Ok(ReadIssue {
+        issue,
+        source,
+        mojibake,
+    })
+}
+
+/// Reads, composes and checks the issue at `path`, and builds the sample message.
+pub fn compose_file(composer: &Composer, path: &Path) -> Result<Composed> {
+    let config = composer.config();
+    let ReadIssue {
+        issue,
+        source,
+        mojibake,
+    } = read_issue(path)?;
     let email = composer.compose(&issue)?;
     let diagnostics = check::check(&issue, mojibake.as_ref(), &email, config);
     let opts = MessageOptions {

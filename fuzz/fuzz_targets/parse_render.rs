@@ -16,7 +16,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use letterpress::compose::links::{LinkRewriter, Utm};
-use letterpress::compose::template::Templates;
+use letterpress::template::Templates;
 use letterpress::compose::inline::StyleSheet;
 use letterpress::compose::{mjml, text, wrap, Composer, TEXT_WIDTH};
 use letterpress::config::Config;

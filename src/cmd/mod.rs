@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use letterpress::config::Config;
 use letterpress::Result;
 
+pub mod archive;
 pub mod check;
 pub mod doctor;
 pub mod init;
@@ -67,6 +68,8 @@ pub enum Command {
     New(new::Args),
     /// Check SPF, DKIM, DMARC, MX, the unsubscribe URL, the secret and TLS on the relay.
     Doctor(doctor::Args),
+    /// Build the web archive: a page per issue, an index, an Atom feed and a sitemap.
+    Archive(archive::Args),
 }
 
 /// Runs the command line.
@@ -80,5 +83,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve(args) => serve::run(args, &cli.config),
         Command::New(args) => new::run(args, &config()?),
         Command::Doctor(args) => doctor::run(args, &config()?),
+        Command::Archive(args) => archive::run(args, &config()?),
     }
 }

@@ -6,7 +6,7 @@
 //! ```
 //!
 //! Recipient values (name, address, unsubscribe URL) are not known here:
-//! the templates see [`Slot`](crate::message::Slot) sentinels in their place, and
+//! the templates see [`Slot`] sentinels in their place, and
 //! [`message`](crate::message) fills them in per recipient.
 
 pub mod blocks;
@@ -15,7 +15,7 @@ pub mod html_policy;
 pub mod inline;
 pub mod links;
 pub mod mjml;
-pub mod template;
+pub mod slot;
 pub mod text;
 pub mod wrap;
 
@@ -27,9 +27,12 @@ use crate::config::Config;
 use crate::diagnostic::Diagnostic;
 use crate::error::{Error, Result};
 use crate::issue::Issue;
-use crate::message::Slot;
+/// The template environment moved to [`crate::template`] (shared with `new`
+/// and the archive); this path keeps older callers building.
+pub use crate::template;
+use crate::template::Templates;
 use links::{LinkRewriter, Utm};
-use template::Templates;
+pub use slot::Slot;
 
 /// Column at which the plain-text part is wrapped.
 pub const TEXT_WIDTH: usize = 76;
@@ -67,11 +70,23 @@ pub struct RenderedEmail {
     pub warnings: Vec<Diagnostic>,
 }
 
+/// Who a composer composes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// The email: links UTM-tagged, an unsubscribe link per recipient.
+    Email,
+    /// The web archive's page of the issue: the same layout with `web` true
+    /// in the templates (a subscribe link instead of the unsubscribe link),
+    /// links untagged.
+    Web,
+}
+
 /// Renders issues with one configuration and template set.
 #[derive(Debug)]
 pub struct Composer {
     config: Config,
     templates: Templates,
+    output: Output,
 }
 
 impl Composer {
@@ -86,7 +101,14 @@ impl Composer {
         Composer {
             config: config.clone(),
             templates,
+            output: Output::Email,
         }
+    }
+
+    /// This composer, composing for `output` (email unless told otherwise).
+    pub fn with_output(mut self, output: Output) -> Composer {
+        self.output = output;
+        self
     }
 
     /// The configuration.
@@ -99,10 +121,11 @@ impl Composer {
         &self.templates
     }
 
-    /// The link rewriter for `issue` (UTM settings with the campaign rendered).
+    /// The link rewriter for `issue` (UTM settings with the campaign
+    /// rendered; none for the web, where an email campaign tag would lie).
     pub fn link_rewriter(&self, issue: &Issue) -> Result<LinkRewriter> {
         let utm = &self.config.utm;
-        if !utm.enabled {
+        if !utm.enabled || self.output == Output::Web {
             return Ok(LinkRewriter::default());
         }
         let ctx = context! {
@@ -145,7 +168,7 @@ impl Composer {
             number => issue.front.number,
             date => issue.front.date.map(|d| d.to_string()),
             date_long => issue.front.date.map(|d| d.format("%-d %B %Y").to_string()),
-            web_url => issue.web_url(),
+            web_url => crate::archive::web_url(&self.config, issue),
             preheader => &preheader,
             language => &language,
             extra => Value::from_serialize(&issue.front.extra),
@@ -167,6 +190,8 @@ impl Composer {
                 email => Slot::Email.sentinel(),
             },
             unsubscribe_url => Slot::UnsubscribeUrl.sentinel(),
+            subscribe_url => crate::archive::subscribe_url(&self.config),
+            web => self.output == Output::Web,
         };
         let mjml_doc = self.templates.render(
             template::HTML_LAYOUT,

@@ -60,6 +60,13 @@ pub struct Rendered {
     /// The sample message (`<stem>.eml`).
     #[serde(skip)]
     pub eml: Vec<u8>,
+    /// The issue's page as `letterpress archive` writes it (served at
+    /// `/archive/issue/`), or a page saying why it could not be made.
+    #[serde(skip)]
+    pub archive_html: String,
+    /// The archive's static files the page links to (served at `/archive/<name>`).
+    #[serde(skip)]
+    pub archive_files: std::collections::BTreeMap<String, Vec<u8>>,
 }
 
 /// A failed render: what went wrong, where, and the lines around it.
@@ -136,6 +143,18 @@ pub fn render(config_path: &Path, issue: &Path) -> Outcome {
 pub fn render_with(config: &Config, issue: &Path) -> crate::Result<Rendered> {
     let composer = Composer::new(config)?;
     let composed = compose_file(&composer, issue)?;
+    // The web page is a second view: when it fails (say, templates/archive/
+    // is missing) the email preview still works and the pane says why.
+    let (archive_html, archive_files) = match crate::archive::preview(config, &composed.issue) {
+        Ok(p) => (p.html, p.files),
+        Err(e) => (
+            format!(
+                "<!doctype html><meta charset=\"utf-8\"><title>No archive page</title><p>The archive page could not be made: {}</p>",
+                html_escape::encode_text(&e.to_string())
+            ),
+            Default::default(),
+        ),
+    };
     let eml = composed.sample.bytes;
     let sample_html = mime_part(&eml, "text/html")
         .ok_or_else(|| Error::Usage("the sample message has no text/html part".into()))?;
@@ -159,6 +178,8 @@ pub fn render_with(config: &Config, issue: &Path) -> crate::Result<Rendered> {
         email_text: composed.email.text,
         mjml: composed.email.mjml,
         eml,
+        archive_html,
+        archive_files,
     })
 }
 

@@ -47,6 +47,11 @@ pub fn router(snapshots: watch::Receiver<Arc<Snapshot>>, stop: watch::Receiver<b
             get(|s: State<AppState>| file(s, Part::SampleText)),
         )
         .route("/sample.eml", get(|s: State<AppState>| file(s, Part::Eml)))
+        .route(
+            "/archive/issue/",
+            get(|s: State<AppState>| file(s, Part::ArchivePage)),
+        )
+        .route("/archive/{name}", get(archive_file))
         .with_state(AppState { snapshots, stop })
 }
 
@@ -92,6 +97,8 @@ enum Part {
     SampleText,
     /// The sample message (`<stem>.eml`).
     Eml,
+    /// The issue's page in the web archive.
+    ArchivePage,
 }
 
 impl Part {
@@ -103,6 +110,7 @@ impl Part {
             Part::SampleHtml => ("text/html; charset=utf-8", r.sample_html.as_bytes()),
             Part::SampleText => ("text/plain; charset=utf-8", r.sample_text.as_bytes()),
             Part::Eml => ("message/rfc822", &r.eml),
+            Part::ArchivePage => ("text/html; charset=utf-8", r.archive_html.as_bytes()),
         }
     }
 }
@@ -119,6 +127,30 @@ async fn file(State(s): State<AppState>, part: Part) -> Response {
     };
     let (ctype, bytes) = part.pick(good);
     no_store(([(header::CONTENT_TYPE, ctype)], bytes.to_vec()).into_response())
+}
+
+/// One of the archive's static files (`/archive/style.css`), by exact name:
+/// only names `templates/archive/static/` holds are served.
+async fn archive_file(
+    State(s): State<AppState>,
+    axum::extract::Path(name): axum::extract::Path<String>,
+) -> Response {
+    let snapshot = s.snapshots.borrow().clone();
+    let found = snapshot
+        .good
+        .as_deref()
+        .and_then(|g| g.archive_files.get(&name).cloned());
+    match found {
+        Some(bytes) => {
+            let ctype = if name.ends_with(".css") {
+                "text/css; charset=utf-8"
+            } else {
+                "application/octet-stream"
+            };
+            no_store(([(header::CONTENT_TYPE, ctype)], bytes).into_response())
+        }
+        None => no_store((StatusCode::NOT_FOUND, "no such archive file").into_response()),
+    }
 }
 
 /// `event: state` with the snapshot's JSON, now and after every render,

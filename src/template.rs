@@ -1,6 +1,7 @@
-//! The layout templates in `templates/`, rendered by minijinja with strict
-//! undefined behaviour: a misspelt variable is an error at `check` time,
-//! not a blank in ten thousand inboxes.
+//! The one template environment: every file in `templates/` (the email's
+//! layouts, `new`'s skeleton, the web archive's pages and feed) is rendered
+//! by minijinja with strict undefined behaviour: a misspelt variable is an
+//! error at `check` time, not a blank in ten thousand inboxes.
 
 use std::path::{Path, PathBuf};
 
@@ -93,15 +94,33 @@ impl Templates {
     }
 }
 
+/// The escaping of the archive's pages and feed: `& < > " '` become
+/// entities (valid in HTML and XML alike), and URLs keep their slashes.
+const WEB_ESCAPE: &str = "web";
+
 fn configure(env: &mut Environment<'static>) {
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_keep_trailing_newline(true);
     env.set_auto_escape_callback(|name| {
-        if name.ends_with(".mjml") || name.ends_with(".html") {
+        let markup = name.ends_with(".html") || name.ends_with(".xml");
+        if name.starts_with("archive/") && markup {
+            AutoEscape::Custom(WEB_ESCAPE)
+        } else if name.ends_with(".mjml") || markup {
             AutoEscape::Html
         } else {
             AutoEscape::None
         }
+    });
+    env.set_formatter(|out, state, value| match state.auto_escape() {
+        AutoEscape::Custom(WEB_ESCAPE) if !value.is_safe() => {
+            let text = value.to_string();
+            out.write_str(&html_escape::encode_quoted_attribute(&text))
+                .map_err(|_| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write"))
+        }
+        AutoEscape::Custom(WEB_ESCAPE) => out
+            .write_str(&value.to_string())
+            .map_err(|_| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write")),
+        _ => minijinja::escape_formatter(out, state, value),
     });
     env.add_filter("wrap", wrap_filter);
     env.add_filter("display_width", |s: String| {
@@ -111,9 +130,9 @@ fn configure(env: &mut Environment<'static>) {
 
 /// `{{ text|wrap }}` / `{{ text|wrap(60) }}`: word-wraps plain text at 76 columns.
 fn wrap_filter(text: String, width: Option<usize>) -> String {
-    let width = width.unwrap_or(super::TEXT_WIDTH);
+    let width = width.unwrap_or(crate::compose::TEXT_WIDTH);
     text.lines()
-        .flat_map(|line| super::wrap::wrap(line, width))
+        .flat_map(|line| crate::compose::wrap::wrap(line, width))
         .collect::<Vec<_>>()
         .join("\n")
 }
