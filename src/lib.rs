@@ -17,11 +17,13 @@
 //! - [`compose`]: Markdown to MJML and plain text, templates, MJML to HTML.
 //! - [`check`]: pre-flight checks that turn a composed issue into [`diagnostic::Diagnostic`]s.
 //! - [`message`]: the per-recipient RFC 5322 message, built the same way for `preview`, `--dry-run` and `send`.
-//! - [`subscribers`]: `subscribers.toml`, streamed line by line (a million entries load in about a second).
+//! - [`audience`]: who may be mailed: the one address identity ([`audience::AddressKey`]), unsubscribe tokens,
+//!   `subscribers.toml` (streamed line by line; a million entries load in about a second).
 //! - [`send`]: delivery over SMTP: one connection per worker, rate limits, retries, a crash-safe journal, the report.
 //! - [`serve`]: `letterpress serve`, a live preview (phone, desktop, plain text, envelope) that re-renders on save.
 //! - [`new_issue`]: `letterpress new`, the next issue file (number, date by cadence, skeleton).
 
+pub mod audience;
 pub mod check;
 pub mod compose;
 pub mod config;
@@ -34,6 +36,8 @@ pub mod new_issue;
 pub mod pipeline;
 pub mod send;
 pub mod serve;
-pub mod subscribers;
+
+/// The subscriber list; it lives in [`audience::subscribers`] (this path is kept for callers).
+pub use audience::subscribers;
 
 pub use error::{Error, Result};

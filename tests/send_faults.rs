@@ -33,8 +33,8 @@ postal_address = "1 Test Street"
 [paths]
 templates = "{t}"
 issues = "{i}"
-[unsubscribe]
-url = "https://fault.example/u?e={{email}}&t={{token}}"
+[listen]
+public_url = "https://fault.example"
 [smtp]
 url = "smtp://127.0.0.1:1"
 "#,
@@ -53,7 +53,7 @@ fn template(config: &Config) -> Arc<MessageTemplate> {
     .unwrap();
     let opts = MessageOptions {
         test: false,
-        unsubscribe_secret: Some(b"test-secret".to_vec()),
+        unsubscribe_secret: Some(b"test-secret-of-at-least-32-bytes".to_vec()),
         dkim: None,
     };
     Arc::new(MessageTemplate::new(&c.email, &c.issue, config, opts).unwrap())
