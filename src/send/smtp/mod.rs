@@ -34,5 +34,5 @@ mod tls;
 pub mod url;
 
 pub use connection::Connection;
-pub use error::{Accepted, Failure, Stage};
+pub use error::{Accepted, EnhancedStatus, Failure, Stage};
 pub use url::{Secret, Security, SmtpSettings, PASSWORD_ENV};
