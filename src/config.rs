@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::error::{read_text, Error, Result};
+use crate::error::{Error, Result};
+use crate::fs::read_text;
 
 /// The whole configuration file.
 #[derive(Debug, Clone, Deserialize)]

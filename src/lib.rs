@@ -13,6 +13,7 @@
 //!
 //! - [`config`]: `letterpress.toml`, the newsletter's settings.
 //! - [`issue`]: an issue file: front matter (YAML, TOML or Pelican) + Markdown body.
+//! - [`fs`]: file helpers whose errors name the path (`read_text`, `replace_file`, `write_file`).
 //! - [`mojibake`]: detection and repair of UTF-8 text mis-decoded as Mac Roman or Windows-1252.
 //! - [`compose`]: Markdown to MJML and plain text, templates, MJML to HTML.
 //! - [`check`]: pre-flight checks that turn a composed issue into [`diagnostic::Diagnostic`]s.
@@ -29,6 +30,7 @@ pub mod compose;
 pub mod config;
 pub mod diagnostic;
 pub mod error;
+pub mod fs;
 pub mod issue;
 pub mod message;
 pub mod mojibake;

@@ -195,7 +195,7 @@ pub fn from_file(path: &Path) -> Result<Subscribers> {
         })?;
         if parser.feed(line).map_err(at)? == Step::Fallback {
             drop(parser);
-            let text = crate::error::read_text(path)?;
+            let text = crate::fs::read_text(path)?;
             return parse_toml(&text).map_err(at);
         }
     }
