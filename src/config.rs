@@ -33,6 +33,9 @@ pub struct Config {
     /// How often issues go out (used by `letterpress new`).
     #[serde(default)]
     pub schedule: Schedule,
+    /// The audience: where the store of unsubscribes and bounces lives.
+    #[serde(default)]
+    pub audience: Audience,
     /// The directory the config file is in; relative paths resolve against it.
     #[serde(skip)]
     pub root: PathBuf,
@@ -320,6 +323,28 @@ impl Default for Schedule {
 
 fn default_cadence() -> u32 {
     14
+}
+
+/// `[audience]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Audience {
+    /// The audience store (SQLite), relative to the config file; holds
+    /// addresses, so keep it out of git and back it up (docs/deploy.md).
+    #[serde(default = "default_store")]
+    pub store: PathBuf,
+}
+
+impl Default for Audience {
+    fn default() -> Self {
+        Audience {
+            store: default_store(),
+        }
+    }
+}
+
+fn default_store() -> PathBuf {
+    ".letterpress/audience.db".into()
 }
 
 impl Config {

@@ -17,11 +17,13 @@
 //! - [`compose`]: Markdown to MJML and plain text, templates, MJML to HTML.
 //! - [`check`]: pre-flight checks that turn a composed issue into [`diagnostic::Diagnostic`]s.
 //! - [`message`]: the per-recipient RFC 5322 message, built the same way for `preview`, `--dry-run` and `send`.
+//! - [`audience`]: who may be mailed: address identity, and the store (SQLite) of what came back (unsubscribes, bounces, complaints).
 //! - [`subscribers`]: `subscribers.toml`, streamed line by line (a million entries load in about a second).
 //! - [`send`]: delivery over SMTP: one connection per worker, rate limits, retries, a crash-safe journal, the report.
 //! - [`serve`]: `letterpress serve`, a live preview (phone, desktop, plain text, envelope) that re-renders on save.
 //! - [`new_issue`]: `letterpress new`, the next issue file (number, date by cadence, skeleton).
 
+pub mod audience;
 pub mod check;
 pub mod compose;
 pub mod config;
