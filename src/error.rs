@@ -56,6 +56,16 @@ pub enum Error {
     /// The command line or configuration asks for something impossible.
     #[error("{0}")]
     Usage(String),
+    /// The audience store (SQLite) cannot be used: locked, damaged, too new...
+    #[error("{}: {message}", path.display())]
+    Store {
+        /// The store's file.
+        path: PathBuf,
+        /// What kind of trouble, to ask questions of.
+        problem: crate::audience::store::StoreProblem,
+        /// What is wrong and what to do.
+        message: String,
+    },
 }
 
 impl Error {

@@ -12,6 +12,7 @@
 //! - [`token`]: [`Tokens`], the opaque, list-bound tokens in unsubscribe URLs
 //!   (and the keyed tag in Message-IDs).
 //! - [`subscribers`]: `subscribers.toml`, streamed line by line.
+//! - [`store`]: the audience store (SQLite): events in, suppressions out.
 //!
 //! ```text
 //!  subscribers.toml ──▶ Subscribers ──┐
@@ -22,6 +23,7 @@
 //! ```
 
 pub mod address;
+pub mod store;
 pub mod subscribers;
 pub mod token;
 
