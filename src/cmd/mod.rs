@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use letterpress::config::Config;
 use letterpress::Result;
 
+pub mod audience;
 pub mod check;
 pub mod new;
 pub mod preview;
@@ -58,6 +59,8 @@ pub enum Command {
     Serve(serve::Args),
     /// Write the next issue file from templates/new-issue.md.
     New(new::Args),
+    /// Show who may be mailed and what came back; unsubscribe, resubscribe or export by hand.
+    Audience(audience::Args),
 }
 
 /// Runs the command line.
@@ -69,5 +72,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Send(args) => send::run(args, &config()?),
         Command::Serve(args) => serve::run(args, &cli.config),
         Command::New(args) => new::run(args, &config()?),
+        Command::Audience(args) => audience::run(args, &config()?),
     }
 }
