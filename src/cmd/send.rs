@@ -68,8 +68,8 @@ pub struct Args {
     pub connections: Option<u16>,
 
     /// Send at most this many messages per second (across all connections), overriding
-    /// smtp.rate_per_second.
-    #[arg(long, value_name = "PER_SECOND")]
+    /// smtp.rate_per_second (0.001 to 100000).
+    #[arg(long, value_name = "PER_SECOND", value_parser = send::engine::parse_rate)]
     pub rate: Option<f64>,
 
     /// The subscriber list for this run, overriding paths.subscribers.
