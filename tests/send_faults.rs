@@ -653,3 +653,199 @@ fn out_of_range_rate_is_refused_naming_the_flag_and_range() {
         assert!(!err.contains("panicked"), "{err}");
     }
 }
+
+const ISSUE: &str = "issues/012-reviving-a-sleepy-starter.md";
+
+/// A newsletter folder with `n` subscribers `r<i>@cli.example`.
+fn project(n: usize, connections: usize) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let root = common::root();
+    let config = format!(
+        r#"
+[newsletter]
+name = "Fault Weekly"
+from = "Fault Weekly <news@fault.example>"
+web_url = "https://fault.example"
+postal_address = "1 Test Street"
+[paths]
+templates = {t:?}
+issues = {i:?}
+journal = "journal"
+[unsubscribe]
+url = "https://fault.example/u?e={{email}}&t={{token}}"
+[smtp]
+url = "smtp://127.0.0.1:1"
+connections = {connections}
+retry_delay_seconds = 0.05
+"#,
+        t = root.join("templates").display().to_string(),
+        i = root.join("issues").display().to_string(),
+    );
+    std::fs::write(dir.path().join("letterpress.toml"), config).unwrap();
+    let subs: String = (0..n)
+        .map(|i| format!("[[subscriber]]\nemail = \"r{i}@cli.example\"\n"))
+        .collect();
+    std::fs::write(dir.path().join("subscribers.toml"), subs).unwrap();
+    dir
+}
+
+fn send_cmd(dir: &Path, port: u16) -> std::process::Command {
+    let mut c = common::bin();
+    c.arg("--config")
+        .arg(dir.join("letterpress.toml"))
+        .arg("send")
+        .arg(common::root().join(ISSUE))
+        .args(["--yes", "--smtp", &format!("smtp://127.0.0.1:{port}")])
+        .env("LETTERPRESS_UNSUBSCRIBE_SECRET", "fault-secret")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    c
+}
+
+fn output_text(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn received(peer: &Peer) -> (usize, usize) {
+    let st = peer.state.lock().unwrap();
+    (st.received.values().sum(), st.received.len())
+}
+
+#[test]
+fn sigterm_stops_gracefully_with_summary_end_record_and_a_clean_resume() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let peer = rt.block_on(Peer::start(PeerConfig {
+        accept_delay: Duration::from_millis(40),
+        ..PeerConfig::default()
+    }));
+    let (n, connections) = (200, 2);
+    let dir = project(n, connections);
+    let child = send_cmd(dir.path(), peer.port).spawn().unwrap();
+    let t = Instant::now();
+    while received(&peer).0 < 15 && t.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // SAFETY: kill(2) on the child we spawned.
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) },
+        0
+    );
+    let o = child.wait_with_output().unwrap();
+    let out = output_text(&o);
+    assert_eq!(o.status.code(), Some(4), "graceful, not killed: {out}");
+    assert!(
+        out.contains("SIGTERM: stopping after the messages in flight"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(" of {n} in ")),
+        "the summary is printed: {out}"
+    );
+    assert!(out.contains("interrupted: run `send` again"), "{out}");
+    let journal = std::fs::read_to_string(dir.path().join("journal/issue-12.journal")).unwrap();
+    let last = journal.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("E\t") && last.ends_with("\t0"),
+        "the end record: {last:?}"
+    );
+    let (before, _) = received(&peer);
+    assert!(before < n, "stopped mid-run ({before} of {n})");
+
+    let o = send_cmd(dir.path(), peer.port).output().unwrap();
+    assert!(o.status.success(), "{}", output_text(&o));
+    let (total, unique) = received(&peer);
+    assert_eq!(unique, n, "nobody skipped");
+    assert!(
+        total - unique <= connections,
+        "resume re-sent {} (at most the {connections} in flight)",
+        total - unique
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_full_disk_ends_the_send_with_a_summary_and_exit_4_and_resume_finishes() {
+    use std::os::unix::process::CommandExt;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let peer = rt.block_on(Peer::start(PeerConfig::default()));
+    let n = 120;
+    let dir = project(n, 2);
+    let mut cmd = send_cmd(dir.path(), peer.port);
+    // The journal may grow to 4 KB: past that, write(2) fails (EFBIG) as it
+    // would with ENOSPC on a full disk.
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let lim = libc::rlimit {
+                rlim_cur: 4096,
+                rlim_max: 4096,
+            };
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let o = cmd.output().unwrap();
+    let out = output_text(&o);
+    assert_eq!(o.status.code(), Some(4), "{out}");
+    assert!(
+        out.contains(&format!(" of {n} in ")),
+        "the summary is printed: {out}"
+    );
+    assert!(out.contains("stopped: cannot write the journal"), "{out}");
+    assert!(out.contains("resumes safely"), "{out}");
+    let (before, _) = received(&peer);
+    assert!(before < n, "{before}");
+
+    let o = send_cmd(dir.path(), peer.port).output().unwrap();
+    assert!(o.status.success(), "{}", output_text(&o));
+    let (total, unique) = received(&peer);
+    assert_eq!(unique, n);
+    assert!(total - unique <= 2, "{} resent", total - unique);
+}
+
+#[test]
+fn a_test_send_to_a_closed_port_fails_at_once_naming_host_and_port() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let dir = project(0, 1);
+    let t = Instant::now();
+    let o = common::bin()
+        .arg("--config")
+        .arg(dir.path().join("letterpress.toml"))
+        .arg("send")
+        .arg(common::root().join(ISSUE))
+        .args([
+            "--test",
+            "a@example.com",
+            "--smtp",
+            &format!("smtp://127.0.0.1:{port}"),
+        ])
+        .env("LETTERPRESS_UNSUBSCRIBE_SECRET", "fault-secret")
+        .output()
+        .unwrap();
+    let out = output_text(&o);
+    assert_eq!(o.status.code(), Some(4), "{out}");
+    assert!(
+        out.contains(&format!("cannot reach the SMTP server at 127.0.0.1:{port}")),
+        "{out}"
+    );
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+}

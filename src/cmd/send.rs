@@ -10,7 +10,7 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use letterpress::check;
@@ -359,23 +359,26 @@ fn send_to_list(
         stop: Arc::new(AtomicBool::new(false)),
     })?;
     let complete = report.nothing_left();
-    journal
-        .append(Record::End {
-            sent: report.sent,
-            failed: report.failed.len(),
-            deferred: report.deferred.len() + report.not_attempted,
-            complete,
-        })
-        .map_err(|e| Error::io("write", journal_path, e))?;
-    journal.sync()?;
+    // The summary comes first, whatever the disk says: a full disk must
+    // not hide what was sent.
+    let finished = journal.finish(&report);
     print!("{}", report.summary(20));
+    if let Err(e) = finished {
+        let why = std::error::Error::source(&e)
+            .map(|s| format!(" ({s})"))
+            .unwrap_or_default();
+        eprintln!("error: {e}{why}; the journal holds every outcome written before this, so `letterpress send {}` resumes safely once there is room", args.issue);
+        return Ok(ExitCode::from(EXIT_SEND_INCOMPLETE));
+    }
     if !report.failed.is_empty() || !report.deferred.is_empty() {
         let problems = journal_path.with_extension("problems.tsv");
-        report.write_problems(&problems)?;
-        println!(
-            "every failed and deferred recipient, with the server's reply: {}",
-            problems.display()
-        );
+        match report.write_problems(&problems) {
+            Ok(()) => println!(
+                "every failed and deferred recipient, with the server's reply: {}",
+                problems.display()
+            ),
+            Err(e) => eprintln!("{e}"),
+        }
     }
     if !complete {
         println!(
@@ -412,17 +415,7 @@ fn run_delivery(delivery: Delivery) -> Result<Report> {
     let stop = delivery.stop.clone();
     let progress = delivery.progress.clone();
     Ok(rt.block_on(async move {
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                stop.store(true, Ordering::Relaxed);
-                progress.suspend(|| {
-                    eprintln!("\nstopping after the messages in flight (Ctrl-C again quits at once; the journal is safe either way)")
-                });
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    std::process::exit(130);
-                }
-            }
-        });
+        send::signals::stop_on_signals(stop, progress);
         send::deliver(delivery).await
     }))
 }

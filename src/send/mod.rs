@@ -7,6 +7,7 @@
 //! - [`journal`]: the crash-safe, append-only record of who got what.
 //! - [`report`]: the summary, the failures, the progress bar.
 //! - [`dkim`]: the signing configuration from `[dkim]`.
+//! - [`signals`]: the first Ctrl-C or SIGTERM stops the run gracefully.
 //!
 //! The message itself comes from [`crate::message::MessageTemplate::build`],
 //! the same code path as `preview`'s `.eml` and `send --dry-run`.
@@ -15,6 +16,7 @@ pub mod dkim;
 pub mod engine;
 pub mod journal;
 pub mod report;
+pub mod signals;
 pub mod smtp;
 
 use sha2::{Digest, Sha256};
