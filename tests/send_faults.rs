@@ -849,3 +849,72 @@ fn a_test_send_to_a_closed_port_fails_at_once_naming_host_and_port() {
     );
     assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
 }
+
+#[test]
+fn without_a_terminal_a_send_prints_a_progress_line_every_few_seconds() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    // 1 connection, ~25 ms a message: 300 take about 8 s.
+    let peer = rt.block_on(Peer::start(PeerConfig {
+        accept_delay: Duration::from_millis(25),
+        ..PeerConfig::default()
+    }));
+    let dir = project(300, 1);
+    std::fs::write(
+        dir.path().join("subscribers.toml"),
+        (0..300)
+            .map(|i| {
+                let local = if i == 3 {
+                    "rcpt550-p".to_string()
+                } else {
+                    format!("p{i}")
+                };
+                format!("[[subscriber]]\nemail = \"{local}@cli.example\"\n")
+            })
+            .collect::<String>(),
+    )
+    .unwrap();
+    let o = send_cmd(dir.path(), peer.port).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("progress: "))
+        .collect();
+    assert!(!lines.is_empty(), "no progress line: {err}");
+    for l in &lines {
+        // progress: 120/300 (40%): sent 119, failed 1, deferred 0; 39.8 msg/s; ETA 4s
+        let (counts, rest) = l.split_once("): ").expect("counts");
+        assert!(counts.contains("/300 ("), "{l:?}");
+        let parts: Vec<&str> = rest.split("; ").collect();
+        assert_eq!(parts.len(), 3, "{l:?}");
+        assert!(
+            parts[0].starts_with("sent ") && parts[0].ends_with(", failed 1, deferred 0"),
+            "{l:?}"
+        );
+        assert!(one_decimal(parts[1].trim_end_matches(" msg/s")), "{l:?}");
+        assert!(parts[2].starts_with("ETA "), "{l:?}");
+        assert!(!l.contains('\u{1b}'), "no escape sequences: {l:?}");
+    }
+    let out = String::from_utf8_lossy(&o.stdout);
+    let summary = out
+        .lines()
+        .find(|l| l.starts_with("sent 299 of 300 in "))
+        .unwrap_or_default();
+    let rate = summary
+        .split_once(" s (")
+        .and_then(|(_, r)| r.split_once(" msg/s"));
+    assert!(rate.is_some_and(|(r, _)| one_decimal(r)), "{out}");
+}
+
+/// `12.3`: digits, a point, one digit.
+fn one_decimal(s: &str) -> bool {
+    s.split_once('.').is_some_and(|(a, b)| {
+        !a.is_empty()
+            && a.bytes().all(|c| c.is_ascii_digit())
+            && b.len() == 1
+            && b.as_bytes()[0].is_ascii_digit()
+    })
+}

@@ -187,7 +187,11 @@ pub fn run(args: Args, config: &Config) -> Result<ExitCode> {
             println!(
                 "sending a test of {} to {} via {}",
                 composed.issue.path.display(),
-                recipients.len(),
+                recipients
+                    .iter()
+                    .map(|r| r.email.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 settings.url
             );
             let report = run_delivery(Delivery {
@@ -459,7 +463,7 @@ fn describe_selection(sel: &send::Selection, replay: &send::Replay) {
         return;
     }
     println!(
-        "resuming: {} already delivered (skipped), {} failed earlier ({}), {} pending",
+        "resuming: {} already delivered (skipped), {} failed earlier ({}), {} left from the earlier run (deferred or never attempted)",
         sel.already_delivered,
         sel.skipped_failed + sel.retrying_failed,
         if sel.retrying_failed > 0 {
