@@ -230,7 +230,7 @@ struct Since {
 async fn events(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
-    query: Option<Query<Since>>,
+    query: Result<Query<Since>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let Some(expected) = app.api_token else {
         return html(
@@ -255,7 +255,7 @@ async fn events(
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         return r;
     }
-    let Some(Query(Since { since })) = query else {
+    let Ok(Query(Since { since })) = query else {
         return html(
             StatusCode::BAD_REQUEST,
             "bad-query",
