@@ -494,11 +494,20 @@ impl Config {
             }
         }
         for (key, v) in [
-            ("listen.header_timeout_seconds", self.listen.header_timeout_seconds),
-            ("listen.body_timeout_seconds", self.listen.body_timeout_seconds),
+            (
+                "listen.header_timeout_seconds",
+                self.listen.header_timeout_seconds,
+            ),
+            (
+                "listen.body_timeout_seconds",
+                self.listen.body_timeout_seconds,
+            ),
         ] {
             if !(0.05..=3600.0).contains(&v) {
-                return bad(key, format!("{v} is out of range; write a number of seconds between 0.05 and 3600"));
+                return bad(
+                    key,
+                    format!("{v} is out of range; write a number of seconds between 0.05 and 3600"),
+                );
             }
         }
         if self.listen.max_connections == 0 {

@@ -136,11 +136,7 @@ pub fn run(config: &Config, options: &Options) -> Result<()> {
                 "letterpress listen: serving {} on http://{local} (store {}, events export {})",
                 config.newsletter.name,
                 store_path.display(),
-                if app.api_token.is_some() {
-                    "on"
-                } else {
-                    "off"
-                }
+                if app.api_token.is_some() { "on" } else { "off" }
             );
             let _ = out.flush();
         }
@@ -179,11 +175,11 @@ fn os_bytes(s: std::ffi::OsString) -> Vec<u8> {
 async fn shutdown_signal() {
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            Ok(s) => s,
-            Err(_) => return std::future::pending().await,
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return std::future::pending().await,
+            };
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}

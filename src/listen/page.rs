@@ -86,7 +86,11 @@ pub fn confirm_resubscribe(newsletter: &str, masked: &str, token: &str) -> Strin
              will get the next issues again.</p>\n{}",
             esc(newsletter),
             esc(masked),
-            form(&format!("/resubscribe/{token}"), "resubscribe", "Resubscribe")
+            form(
+                &format!("/resubscribe/{token}"),
+                "resubscribe",
+                "Resubscribe"
+            )
         ),
     )
 }

@@ -67,7 +67,11 @@ async fn not_found() -> Response {
 }
 
 async fn healthz() -> Response {
-    let mut r = ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "ok\n").into_response();
+    let mut r = (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "ok\n",
+    )
+        .into_response();
     r.extensions_mut().insert(Outcome("ok"));
     r
 }
@@ -95,7 +99,11 @@ async fn show_resubscribe(State(app): State<Arc<App>>, Path(token): Path<String>
 }
 
 /// Reads a small request body within the size and time limits.
-async fn read_body(app: &App, headers: &HeaderMap, body: Body) -> Result<axum::body::Bytes, Response> {
+async fn read_body(
+    app: &App,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<axum::body::Bytes, Response> {
     let too_large = || {
         html(
             StatusCode::PAYLOAD_TOO_LARGE,
