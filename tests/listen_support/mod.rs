@@ -167,12 +167,28 @@ pub fn start(site: &Site, env: &[(&str, &str)], args: &[&str]) -> Listen {
 /// Sends `request` as is over a fresh connection and returns everything
 /// the server answers until it closes (or 5 s pass).
 pub fn raw(addr: SocketAddr, request: &[u8]) -> String {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    s.write_all(request).unwrap();
+    try_raw(addr, request).unwrap()
+}
+
+/// [`raw`], with connection errors returned instead of panicking.
+pub fn try_raw(addr: SocketAddr, request: &[u8]) -> std::io::Result<String> {
+    let mut s = TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(Duration::from_secs(5)))?;
+    s.write_all(request)?;
     let mut out = Vec::new();
     let _ = s.read_to_end(&mut out);
-    String::from_utf8_lossy(&out).into_owned()
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// The status of a one-click POST to `path`, or `None` when the connection failed.
+pub fn try_one_click(addr: SocketAddr, path: &str) -> Option<u16> {
+    let req = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 26\r\n\r\n\
+         List-Unsubscribe=One-Click"
+    );
+    let answer = try_raw(addr, req.as_bytes()).ok()?;
+    answer.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// One HTTP/1.1 request with `Connection: close`; returns (status, head, body).
