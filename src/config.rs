@@ -260,7 +260,8 @@ impl Listen {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Audience {
-    /// The audience store (SQLite), relative to the config file.
+    /// The audience store (SQLite), relative to the config file; holds
+    /// addresses, so keep it out of git and back it up (docs/deploy.md).
     #[serde(default = "default_store")]
     pub store: PathBuf,
     /// When `listen` runs on another machine: its public base URL, from which
