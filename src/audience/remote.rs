@@ -53,7 +53,7 @@ pub async fn pull(config: &Config, store: &Store) -> Result<Option<Pulled>> {
     let fail = |why: String| {
         Error::Usage(format!(
             "cannot pull unsubscribes from `audience.remote_url` {base}: {why}; \
-             nothing was sent (fix it, or pass the flag that skips the pull if you \
+             nothing was sent (fix it, or run `send --skip-remote` if you \
              know the remote has nothing new)"
         ))
     };
@@ -125,6 +125,19 @@ pub async fn pull(config: &Config, store: &Store) -> Result<Option<Pulled>> {
             return Ok(Some(pulled));
         }
     }
+}
+
+/// [`pull`] for synchronous callers (`send` before its runtime starts).
+/// Must not be called from inside an async runtime.
+pub fn pull_blocking(config: &Config, store: &Store) -> Result<Option<Pulled>> {
+    if config.audience.remote_url.is_none() {
+        return Ok(None);
+    }
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Usage(format!("cannot start the async runtime for the pull: {e}")))?
+        .block_on(pull(config, store))
 }
 
 fn to_event(e: RemoteEvent) -> std::result::Result<Event, String> {
