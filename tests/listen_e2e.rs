@@ -197,3 +197,97 @@ fn unsubscribes_through_listen_are_honoured_by_the_next_issue() {
     }
     assert_eq!(b.len(), READERS - 3);
 }
+
+/// The other layout: `listen` on a server with its own store, `send` on a
+/// laptop pulling the server's events before it mails anyone; a pull that
+/// fails stops the send, and `--skip-remote` overrides knowingly.
+#[test]
+fn a_laptop_send_pulls_the_servers_unsubscribes_first() {
+    if !common::has_python_module("aiosmtpd") {
+        common::skip("python3 with aiosmtpd is needed (pip install aiosmtpd)");
+        return;
+    }
+    let token = listen_support::API_TOKEN;
+    let server_dir = tempfile::tempdir().unwrap();
+    let server_site = Site {
+        config: project(server_dir.path(), "https://placeholder.example"),
+        dir: server_dir,
+    };
+    let server = start(&server_site, &[("LETTERPRESS_REMOTE_TOKEN", token)], &[]);
+    let laptop = tempfile::tempdir().unwrap();
+    let config = project(laptop.path(), &server.url(""));
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!(
+        "\n[audience]\nremote_url = {:?}\n",
+        server.url("")
+    ));
+    std::fs::write(&config, text).unwrap();
+    std::fs::write(
+        laptop.path().join("subscribers.toml"),
+        "[[subscriber]]\nemail = \"stays@example.com\"\n\n[[subscriber]]\nemail = \"leaves@example.com\"\n",
+    )
+    .unwrap();
+    // The reader unsubscribes on the server (the token as in any message).
+    let c = letterpress::config::Config::from_file(&config).unwrap();
+    let t = listen_support::tokens()
+        .unsubscribe(&c.list_id(), &listen_support::key("leaves@example.com"));
+    assert_eq!(one_click(server.addr, &format!("/unsubscribe/{t}")).0, 200);
+
+    let cap = tempfile::tempdir().unwrap();
+    let smtp = capture(cap.path());
+    let run = |issue: &Path, extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_letterpress"))
+            .arg("--config")
+            .arg(&config)
+            .arg("send")
+            .arg(issue)
+            .args([
+                "--yes",
+                "--smtp",
+                &format!("smtp://127.0.0.1:{}", smtp.port),
+            ])
+            .args(extra)
+            .env("LETTERPRESS_UNSUBSCRIBE_SECRET", SECRET)
+            .env("LETTERPRESS_REMOTE_TOKEN", token)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let out = run(&common::root().join(ISSUE_A), &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got = delivered(cap.path());
+    assert_eq!(got.keys().collect::<Vec<_>>(), ["stays@example.com"]);
+
+    // The server is down: the send refuses before mailing anyone...
+    drop(server);
+    let issue_b = laptop.path().join("013-b.md");
+    std::fs::write(
+        &issue_b,
+        std::fs::read_to_string(common::root().join(ISSUE_A))
+            .unwrap()
+            .replacen("number: 12", "number: 13", 1),
+    )
+    .unwrap();
+    let out = run(&issue_b, &[]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("audience.remote_url") && err.contains("--skip-remote"),
+        "{err}"
+    );
+    assert_eq!(delivered(cap.path()).len(), 1, "nothing sent");
+    // ... unless told to go on; the pulled unsubscribe still holds.
+    let out = run(&issue_b, &["--skip-remote"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got = delivered(cap.path());
+    assert_eq!(got["stays@example.com"].len(), 2);
+    assert!(!got.contains_key("leaves@example.com"));
+}
