@@ -13,6 +13,7 @@
 //!   (and the keyed tag in Message-IDs).
 //! - [`subscribers`]: `subscribers.toml`, streamed line by line.
 //! - [`store`]: the audience store (SQLite): events in, suppressions out.
+//! - [`remote`]: pulling the events of a `listen` that runs on another machine.
 //!
 //! ```text
 //!  subscribers.toml ──▶ Subscribers ──┐
@@ -23,6 +24,7 @@
 //! ```
 
 pub mod address;
+pub mod remote;
 pub mod store;
 pub mod subscribers;
 pub mod token;

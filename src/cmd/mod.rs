@@ -10,6 +10,7 @@ use letterpress::Result;
 
 pub mod audience;
 pub mod check;
+pub mod listen;
 pub mod new;
 pub mod preview;
 pub mod send;
@@ -61,6 +62,8 @@ pub enum Command {
     New(new::Args),
     /// Show who may be mailed and what came back; unsubscribe, resubscribe or export by hand.
     Audience(audience::Args),
+    /// Serve the unsubscribe URL of every message (the public service; see docs/deploy.md).
+    Listen(listen::Args),
 }
 
 /// Runs the command line.
@@ -73,5 +76,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve(args) => serve::run(args, &cli.config),
         Command::New(args) => new::run(args, &config()?),
         Command::Audience(args) => audience::run(args, &config()?),
+        Command::Listen(args) => listen::run(args, &config()?),
     }
 }

@@ -91,6 +91,12 @@ pub struct Args {
     #[arg(long)]
     pub force: bool,
 
+    /// Send without first pulling the unsubscribes of the `listen` at audience.remote_url
+    /// (which otherwise must succeed). Only when you know it has nothing new: readers who
+    /// unsubscribed there since the last pull would be mailed.
+    #[arg(long)]
+    pub skip_remote: bool,
+
     /// Allow an unencrypted SMTP connection to a server that is not on this machine
     /// (addresses and the password would cross the network in clear).
     #[arg(long)]
@@ -278,6 +284,7 @@ fn send_to_list(
     let opts = campaign::Options {
         resend: args.resend,
         retry_failed: args.retry_failed,
+        skip_remote: args.skip_remote,
     };
     let mut campaign = Campaign::open(config, subs, key, &composed.email, journal_path, opts)?;
     for note in &campaign.notes {

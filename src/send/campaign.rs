@@ -37,6 +37,10 @@ pub struct Options {
     pub resend: bool,
     /// `--retry-failed`: include those who failed for good earlier.
     pub retry_failed: bool,
+    /// `--skip-remote`: do not pull the events of a `listen` on another
+    /// machine (`[audience] remote_url`) first. Without it a failed pull
+    /// stops the send (fail closed).
+    pub skip_remote: bool,
 }
 
 /// True when `code` and the enhanced status at the start of `text` say the
@@ -192,8 +196,21 @@ impl Campaign {
         opts: Options,
     ) -> Result<Campaign> {
         let store = open_store(config)?;
-        let (journal, mut replay) = Journal::open(journal_path, key)?;
         let mut notes = Vec::new();
+        if opts.skip_remote {
+            if let Some(url) = &config.audience.remote_url {
+                notes.push(format!(
+                    "--skip-remote: the unsubscribes at {url} since the last pull were not fetched"
+                ));
+            }
+        } else if let Some(p) = audience::remote::pull_blocking(config, &store)? {
+            notes.push(format!(
+                "pulled {} new events from {} (audience.remote_url)",
+                p.events,
+                config.audience.remote_url.as_deref().unwrap_or_default()
+            ));
+        }
+        let (journal, mut replay) = Journal::open(journal_path, key)?;
         if replay.torn_bytes > 0 {
             notes.push(format!(
                 "the journal ended in a torn record ({} bytes, from a crash); it was cut off",
