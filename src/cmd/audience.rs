@@ -25,7 +25,7 @@ pub struct Args {
     pub action: Option<Action>,
 
     /// Show the recent events' addresses in full (masked as a***@e***.com by default).
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub show_addresses: bool,
 
     /// How many recent events to show.
