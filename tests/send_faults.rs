@@ -918,3 +918,78 @@ fn one_decimal(s: &str) -> bool {
             && b.as_bytes()[0].is_ascii_digit()
     })
 }
+
+#[test]
+fn header_lines_stay_under_998_octets_with_absurd_names_and_subjects() {
+    let config = config();
+    let composer = Composer::new(&config).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let subject = format!("{}é{}", "S".repeat(2500), "s".repeat(2500));
+    let issue = dir.path().join("077-long.md");
+    std::fs::write(
+        &issue,
+        format!("---\ntitle: \"{subject}\"\ndate: 2026-11-22\nnumber: 77\n---\n\nHello.\n"),
+    )
+    .unwrap();
+    let c = compose_file(&composer, &issue).unwrap();
+    let opts = MessageOptions {
+        test: false,
+        unsubscribe_secret: Some(b"test-secret".to_vec()),
+        dkim: None,
+    };
+    let t = MessageTemplate::new(&c.email, &c.issue, &config, opts).unwrap();
+    let name = format!("{}Ünïcode {}", "N".repeat(10_000), "word ".repeat(100));
+    let msg = t
+        .build(&Recipient {
+            email: "long@peer.example".parse().unwrap(),
+            name: Some(name.clone()),
+        })
+        .unwrap();
+    let text = String::from_utf8_lossy(&msg.bytes);
+    let longest = text.split("\r\n").map(str::len).max().unwrap();
+    assert!(longest <= 998, "a line of {longest} octets");
+    assert_eq!(
+        msg.envelope
+            .to()
+            .iter()
+            .map(|a| a.to_string())
+            .collect::<Vec<_>>(),
+        ["long@peer.example"]
+    );
+    // A real reader decodes both back.
+    if !common::has_program("python3", &["--version"]) {
+        return common::skip("python3 is needed to read the message back");
+    }
+    let check = r#"
+import email, sys
+from email import policy
+data = sys.stdin.buffer.read()
+m = email.message_from_bytes(data, policy=policy.default)
+exp_subject, exp_name = sys.argv[1], sys.argv[2]
+assert str(m["subject"]) == exp_subject, ("subject", str(m["subject"])[:80])
+# policy.default's address parser keeps the folding space between encoded
+# words in a phrase (against RFC 2047 6.2); the RFC 2047 decoder does not.
+from email.header import decode_header, make_header
+from email.utils import parseaddr
+raw = email.message_from_bytes(data)["to"]
+display, addr = parseaddr(str(raw).replace("\r\n", "").replace("\n", ""))
+name = str(make_header(decode_header(display)))
+assert name == exp_name.strip(), ("name", name[:80])
+assert addr == "long@peer.example", addr
+print("ok")
+"#;
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", check, &subject, &name])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), &msg.bytes).unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(
+        o.status.success() && o.stdout.starts_with(b"ok"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
