@@ -761,7 +761,13 @@ fn sigterm_stops_gracefully_with_summary_end_record_and_a_clean_resume() {
     assert!(before < n, "stopped mid-run ({before} of {n})");
 
     let o = send_cmd(dir.path(), peer.port).output().unwrap();
-    assert!(o.status.success(), "{}", output_text(&o));
+    let out = output_text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(
+        out.contains(&format!("resuming: {before} already delivered (skipped)"))
+            && out.contains("left from the earlier run (deferred or never attempted)"),
+        "{out}"
+    );
     let (total, unique) = received(&peer);
     assert_eq!(unique, n, "nobody skipped");
     assert!(
@@ -846,6 +852,10 @@ fn a_test_send_to_a_closed_port_fails_at_once_naming_host_and_port() {
     assert!(
         out.contains(&format!("cannot reach the SMTP server at 127.0.0.1:{port}")),
         "{out}"
+    );
+    assert!(
+        out.contains("to a@example.com via smtp://127.0.0.1:"),
+        "a test send names its addresses: {out}"
     );
     assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
 }
