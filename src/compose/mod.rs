@@ -8,6 +8,9 @@
 //! Recipient values (name, address, unsubscribe URL) are not known here:
 //! the templates see [`Slot`](crate::message::Slot) sentinels in their place, and
 //! [`message`](crate::message) fills them in per recipient.
+//!
+//! Before either walker runs, [`nesting::check`] refuses Markdown nested
+//! past [`nesting::MAX_NESTING`] with its line (the walkers and mrml recurse).
 
 pub mod blocks;
 pub mod inline;
