@@ -447,10 +447,11 @@ pub async fn deliver(d: Delivery) -> Report {
     }
     .min(total.max(1));
     let rate = Rate {
+        // Clamped, the interval is 10 µs to 1000 s: never a panic.
         interval: d
             .limits
             .rate_per_second
-            .map(|r| Duration::from_secs_f64(1.0 / r)),
+            .map(|r| Duration::from_secs_f64(1.0 / clamp(r, &crate::config::RATE_PER_SECOND))),
         next: Instant::now(),
         per_hour: d.limits.rate_per_hour,
         window: VecDeque::new(),

@@ -18,6 +18,10 @@
 //!   one recipient costs a `RSET`, not a reconnect, and pipeline the three
 //!   commands (RFC 2920) when the server offers `PIPELINING`.
 //!
+//! - Its reply reader checks a line's length only once the whole line has
+//!   arrived, so one endless line is buffered without limit. Our socket
+//!   wrapper, [`stream::Bounded`], fails the read at 2,048 bytes.
+//!
 //! TLS policy: `smtps://` is implicit TLS; `smtp://` upgrades with STARTTLS
 //! and refuses a server that does not offer it, unless the host is a loopback
 //! address or plaintext was explicitly allowed.
