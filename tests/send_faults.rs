@@ -1003,3 +1003,56 @@ print("ok")
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+#[test]
+fn on_a_terminal_the_progress_bar_shows_the_rate_with_one_decimal() {
+    if !common::has_program("script", &["--version"]) {
+        return common::skip("util-linux `script` is needed to give the send a terminal");
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let peer = rt.block_on(Peer::start(PeerConfig {
+        accept_delay: Duration::from_millis(10),
+        ..PeerConfig::default()
+    }));
+    let dir = project(100, 1);
+    let cmd = send_cmd(dir.path(), peer.port);
+    let line = std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|a| format!("'{}'", a.to_string_lossy()))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let o = std::process::Command::new("script")
+        .args(["-q", "-e", "-c", &line, "/dev/null"])
+        .env("LETTERPRESS_UNSUBSCRIBE_SECRET", "fault-secret")
+        .current_dir(common::root())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{out}");
+    // Every rate drawn: digits, a point, one digit, " msg/s".
+    let rates: Vec<&str> = out
+        .split(" msg/s")
+        .filter_map(|before| {
+            before
+                .rsplit(|c: char| c.is_whitespace() || c == '(')
+                .next()
+        })
+        .filter(|r| !r.is_empty() && r.chars().all(|c| c.is_ascii_digit() || c == '.'))
+        .collect();
+    assert!(rates.len() >= 2, "the bar and the summary: {out}");
+    for r in rates {
+        assert!(one_decimal(r), "{r:?} in {out}");
+    }
+    // indicatif's own `{per_sec}` would draw `100.0604/s`.
+    assert!(
+        out.split_whitespace()
+            .filter(|t| t.ends_with("/s"))
+            .all(|t| t == "msg/s"),
+        "{out}"
+    );
+}
