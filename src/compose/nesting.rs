@@ -5,8 +5,8 @@
 //!
 //! [`check`] finds the first place past [`MAX_NESTING`], for an error that
 //! names the line; [`flatten`] is the guard where the events are produced
-//! ([`super::blocks::parse`]): it drops the markup deeper than the cap
-//! (keeping the text), so no caller can be driven past it.
+//! ([`super::blocks::parse`]): it ends the document where the cap is passed
+//! (closing what is open), so no caller can be driven past it.
 
 use std::ops::Range;
 
@@ -86,30 +86,33 @@ fn end_tag_optional(name: &str) -> bool {
     )
 }
 
-/// `events` without the `Start`/`End` pairs nested deeper than
-/// [`MAX_NESTING`]; everything else (text, code, breaks) is kept in order.
+/// `events` up to the first element nested deeper than [`MAX_NESTING`],
+/// with the elements still open then closed in order: the rest of such a
+/// document is not read at all (pulldown-cmark's iteration of tens of
+/// thousands of nested quotes is quadratic, a minute for 50,000 `>`), and
+/// [`check`] has already refused it wherever an issue is composed.
 pub fn flatten<'a>(
     events: impl Iterator<Item = (Event<'a>, Range<usize>)>,
 ) -> Vec<(Event<'a>, Range<usize>)> {
     let mut out = Vec::new();
-    // One entry per open element: was its Start kept?
-    let mut open: Vec<bool> = Vec::new();
+    let mut open: Vec<(pulldown_cmark::TagEnd, Range<usize>)> = Vec::new();
     for (event, range) in events {
-        match event {
-            Event::Start(_) => {
-                let keep = open.iter().filter(|&&k| k).count() < MAX_NESTING;
-                open.push(keep);
-                if keep {
-                    out.push((event, range));
+        match &event {
+            Event::Start(tag) => {
+                if open.len() >= MAX_NESTING {
+                    break;
                 }
+                open.push((tag.to_end(), range.clone()));
             }
             Event::End(_) => {
-                if open.pop().unwrap_or(true) {
-                    out.push((event, range));
-                }
+                open.pop();
             }
-            _ => out.push((event, range)),
+            _ => {}
         }
+        out.push((event, range));
+    }
+    while let Some((end, range)) = open.pop() {
+        out.push((Event::End(end), range));
     }
     out
 }
@@ -148,8 +151,37 @@ mod tests {
     }
 
     #[test]
-    fn flatten_keeps_text_and_balance() {
-        let md = deep_list(1_000);
+    fn the_walkers_called_directly_survive_deep_input() {
+        // Run on a thread with a small (256 KB) stack: without the guard in
+        // blocks::parse the recursion overflows long before 10,000 levels
+        // (and 50,000 quotes took a minute to iterate).
+        let handle = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(|| {
+                let links = crate::compose::links::LinkRewriter::default();
+                for md in [
+                    deep_list(10_000),
+                    format!("{} x\n", ">".repeat(50_000)),
+                    format!("{}x{}\n", "*a ".repeat(10_000), " b*".repeat(10_000)),
+                ] {
+                    let t = std::time::Instant::now();
+                    let mjml = crate::compose::mjml::markdown_to_mjml(&md, &links);
+                    let text = crate::compose::text::markdown_to_text(&md, &links, 72);
+                    assert!(
+                        t.elapsed() < std::time::Duration::from_secs(10),
+                        "{:?}",
+                        t.elapsed()
+                    );
+                    assert!(!mjml.mjml.is_empty() && !text.is_empty());
+                }
+            })
+            .unwrap();
+        handle.join().expect("no overflow");
+    }
+
+    #[test]
+    fn flatten_stops_at_the_cap_balanced() {
+        let md = format!("before\n\n{}", deep_list(1_000));
         let events =
             flatten(Parser::new_ext(&md, super::super::markdown_options()).into_offset_iter());
         let mut depth = 0usize;
@@ -168,6 +200,6 @@ mod tests {
         assert_eq!(max, MAX_NESTING);
         assert!(events
             .iter()
-            .any(|(e, _)| matches!(e, Event::Text(t) if t.as_ref() == "x")));
+            .any(|(e, _)| matches!(e, Event::Text(t) if t.as_ref() == "before")));
     }
 }
