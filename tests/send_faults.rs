@@ -461,6 +461,10 @@ async fn a_relay_that_goes_silent_is_declared_dead_and_the_rest_deferred_at_once
     let t = Instant::now();
     let report = run(peer.port, recipients(&refs), l, 0.3, None).await;
     let elapsed = t.elapsed();
+    eprintln!(
+        "dead relay: 60 recipients, relay silent after 10: ended in {elapsed:?} after {} connections",
+        peer.state.lock().unwrap().connections
+    );
     assert_eq!(report.sent, 10, "{}", report.summary(5));
     assert_eq!(
         report.sent + report.deferred.len() + report.not_attempted,
