@@ -19,6 +19,16 @@
 //!
 //! [`GroupCommit`]: crate::audience::store::GroupCommit
 
+/// Writes one line to standard error, ignoring failure: a closed or full
+/// log pipe must not take a request down (`eprintln!` would panic).
+macro_rules! log_line {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+use log_line;
+
 pub mod page;
 mod routes;
 mod server;
