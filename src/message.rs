@@ -444,10 +444,12 @@ impl MessageTemplate {
                 .unwrap_or_default(),
         };
         let message_id = self.message_id(&key);
-        // The domain as its A-label: only a non-ASCII local part needs SMTPUTF8.
+        // The domain as its A-label, in To and in the envelope: only a
+        // non-ASCII local part needs SMTPUTF8.
+        let wire = wire_address(&recipient.email);
         let to = Mailbox::new(
             Some(values.name.clone()).filter(|n| !n.is_empty()),
-            wire_address(&recipient.email),
+            wire.clone(),
         );
 
         let mut builder = lettre::Message::builder();
@@ -468,11 +470,9 @@ impl MessageTemplate {
         };
         let mut builder = builder
             .envelope(
-                lettre::address::Envelope::new(
-                    Some(self.from.email.clone()),
-                    vec![recipient.email.clone()],
-                )
-                .map_err(|e| Error::Usage(format!("cannot build the envelope for {email}: {e}")))?,
+                lettre::address::Envelope::new(Some(self.from.email.clone()), vec![wire]).map_err(
+                    |e| Error::Usage(format!("cannot build the envelope for {email}: {e}")),
+                )?,
             )
             .date(SystemTime::now())
             .message_id(Some(message_id.clone()));
