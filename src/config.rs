@@ -3,11 +3,13 @@
 //! Every table rejects unknown keys, so a typo is an error that names the key
 //! instead of a setting silently ignored.
 
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::error::{read_text, Error, Result};
+use crate::error::{Error, Result};
+use crate::fs::read_text;
 
 /// The whole configuration file.
 #[derive(Debug, Clone, Deserialize)]
@@ -24,6 +26,12 @@ pub struct Config {
     /// Unsubscribe links and the secret that signs them.
     #[serde(default)]
     pub unsubscribe: Unsubscribe,
+    /// `letterpress listen`, the public service behind the unsubscribe URL.
+    #[serde(default)]
+    pub listen: Listen,
+    /// The audience store and, when `listen` runs elsewhere, where its events come from.
+    #[serde(default)]
+    pub audience: Audience,
     /// The SMTP relay and the delivery engine.
     #[serde(default)]
     pub smtp: Smtp,
@@ -181,14 +189,15 @@ fn default_journal() -> PathBuf {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Unsubscribe {
-    /// An https URL template; `{token}` and `{email}` are filled in per
-    /// recipient (the email percent-encoded, the token an HMAC of it).
+    /// No longer used: the unsubscribe URL is `{listen.public_url}/unsubscribe/{token}`.
+    /// Kept only to answer an old configuration with what to write instead.
     #[serde(default)]
-    pub url: Option<String>,
+    pub url: Option<toml::Spanned<String>>,
     /// A `mailto:` address for `List-Unsubscribe`, e.g. `unsubscribe@example.com`.
     #[serde(default)]
     pub mailto: Option<String>,
-    /// The environment variable holding the HMAC secret for tokens.
+    /// The environment variable holding the list secret (at least 32 bytes) that
+    /// seals unsubscribe tokens and keys Message-IDs.
     #[serde(default = "default_secret_env")]
     pub secret_env: String,
 }
@@ -205,6 +214,91 @@ impl Default for Unsubscribe {
 
 fn default_secret_env() -> String {
     "LETTERPRESS_UNSUBSCRIBE_SECRET".into()
+}
+
+/// `[listen]`: the public unsubscribe service.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Listen {
+    /// The public base URL where `letterpress listen` is reachable (behind TLS),
+    /// e.g. `https://news.example`. Every message's unsubscribe URL is
+    /// `{public_url}/unsubscribe/{token}`, and the one-click POST goes there too.
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// Seconds a client has to send a request's headers (also how long an idle
+    /// keep-alive connection stays open): slow clients cannot hold the server.
+    #[serde(default = "default_header_timeout")]
+    pub header_timeout_seconds: f64,
+    /// Seconds a client has to send a request's body once its headers are in.
+    #[serde(default = "default_body_timeout")]
+    pub body_timeout_seconds: f64,
+    /// Connections served at once; more wait in the kernel's queue.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+}
+
+impl Default for Listen {
+    fn default() -> Self {
+        Listen {
+            public_url: None,
+            header_timeout_seconds: default_header_timeout(),
+            body_timeout_seconds: default_body_timeout(),
+            max_connections: default_max_connections(),
+        }
+    }
+}
+
+fn default_header_timeout() -> f64 {
+    10.0
+}
+fn default_body_timeout() -> f64 {
+    10.0
+}
+fn default_max_connections() -> usize {
+    1024
+}
+
+impl Listen {
+    /// The unsubscribe URL for `token`, when `public_url` is set.
+    pub fn unsubscribe_url(&self, token: &str) -> Option<String> {
+        let base = self.public_url.as_deref()?.trim_end_matches('/');
+        Some(format!("{base}/unsubscribe/{token}"))
+    }
+}
+
+/// `[audience]`: where the world's answers are kept.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Audience {
+    /// The audience store (SQLite), relative to the config file; holds
+    /// addresses, so keep it out of git and back it up (docs/deploy.md).
+    #[serde(default = "default_store")]
+    pub store: PathBuf,
+    /// When `listen` runs on another machine: its public base URL, from which
+    /// `send` pulls the unsubscribes before every run (and refuses to send when
+    /// it cannot, unless `--skip-remote`).
+    #[serde(default)]
+    pub remote_url: Option<String>,
+    /// The environment variable holding the bearer token for `remote_url`.
+    #[serde(default = "default_remote_token_env")]
+    pub remote_token_env: String,
+}
+
+impl Default for Audience {
+    fn default() -> Self {
+        Audience {
+            store: default_store(),
+            remote_url: None,
+            remote_token_env: default_remote_token_env(),
+        }
+    }
+}
+
+fn default_store() -> PathBuf {
+    ".letterpress/audience.db".into()
+}
+fn default_remote_token_env() -> String {
+    "LETTERPRESS_REMOTE_TOKEN".into()
 }
 
 /// `[smtp]`.
@@ -364,7 +458,7 @@ impl Config {
             .filter(|p| !p.as_os_str().is_empty())
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."));
-        config.validate(path)?;
+        config.validate(path, text)?;
         Ok(config)
     }
 
@@ -380,8 +474,43 @@ impl Config {
         Config::parse(&text, path)
     }
 
-    fn validate(&self, path: &Path) -> Result<()> {
-        let bad = |key: &str, msg: String| Err(Error::parse(path, None, format!("`{key}`: {msg}")));
+    fn validate(&self, path: &Path, text: &str) -> Result<()> {
+        let bad = |key: &str, msg: String| {
+            let line = key
+                .split_once('.')
+                .and_then(|(section, k)| key_line(text, section, k));
+            Err(Error::parse(path, line, format!("`{key}`: {msg}")))
+        };
+        let seconds: [(&str, f64, &RangeInclusive<f64>); 3] = [
+            (
+                "smtp.timeout_seconds",
+                self.smtp.timeout_seconds,
+                &TIMEOUT_SECONDS,
+            ),
+            (
+                "smtp.retry_delay_seconds",
+                self.smtp.retry_delay_seconds,
+                &RETRY_SECONDS,
+            ),
+            (
+                "smtp.retry_max_delay_seconds",
+                self.smtp.retry_max_delay_seconds,
+                &RETRY_SECONDS,
+            ),
+        ];
+        for (key, value, range) in seconds {
+            if !range.contains(&value) {
+                return bad(key, out_of_range(value, range, "seconds"));
+            }
+        }
+        if let Some(r) = self.smtp.rate_per_second {
+            if !RATE_PER_SECOND.contains(&r) {
+                return bad(
+                    "smtp.rate_per_second",
+                    out_of_range(r, &RATE_PER_SECOND, "messages per second"),
+                );
+            }
+        }
         if let Err(e) = self.newsletter.from.parse::<lettre::message::Mailbox>() {
             return bad(
                 "newsletter.from",
@@ -403,10 +532,67 @@ impl Config {
             );
         }
         if let Some(u) = &self.unsubscribe.url {
-            if !u.starts_with("https://") && !u.starts_with("http://") {
+            let line = crate::diagnostic::line_of(text, u.span().start);
+            let base = url::Url::parse(u.get_ref())
+                .ok()
+                .filter(|u| u.has_host())
+                .map(|u| u.origin().ascii_serialization())
+                .unwrap_or_else(|| "https://news.example".into());
+            return Err(Error::parse(
+                path,
+                Some(line),
+                format!(
+                    "`unsubscribe.url` is no longer used: the unsubscribe URL is now \
+                     `{{public_url}}/unsubscribe/{{token}}`, answered by `letterpress listen`, \
+                     and carries no address. Remove this line and write instead:\n\n    \
+                     [listen]\n    public_url = \"{base}\"\n"
+                ),
+            ));
+        }
+        if let Some(u) = &self.listen.public_url {
+            match url::Url::parse(u) {
+                Ok(p) if matches!(p.scheme(), "https" | "http")
+                    && p.has_host()
+                    && p.query().is_none()
+                    && p.fragment().is_none() => {}
+                _ => {
+                    return bad(
+                        "listen.public_url",
+                        format!("`{u}` must be an absolute http(s) URL without query, such as https://news.example"),
+                    )
+                }
+            }
+        }
+        for (key, v) in [
+            (
+                "listen.header_timeout_seconds",
+                self.listen.header_timeout_seconds,
+            ),
+            (
+                "listen.body_timeout_seconds",
+                self.listen.body_timeout_seconds,
+            ),
+        ] {
+            if !(0.05..=3600.0).contains(&v) {
                 return bad(
-                    "unsubscribe.url",
-                    "must be an http(s) URL containing {token}".into(),
+                    key,
+                    format!("{v} is out of range; write a number of seconds between 0.05 and 3600"),
+                );
+            }
+        }
+        if self.listen.max_connections == 0 {
+            return bad("listen.max_connections", "must be at least 1".into());
+        }
+        if let Some(u) = &self.audience.remote_url {
+            if !matches!(
+                url::Url::parse(u)
+                    .map(|p| p.scheme().to_string())
+                    .as_deref(),
+                Ok("https" | "http")
+            ) {
+                return bad(
+                    "audience.remote_url",
+                    format!("`{u}` must be an absolute http(s) URL, such as https://news.example"),
                 );
             }
         }
@@ -441,6 +627,16 @@ impl Config {
         }
     }
 
+    /// The list's identifier: `newsletter.list_id`, or the sender's domain.
+    /// It goes into the `List-Id` header and binds the unsubscribe tokens,
+    /// so `send` and `listen` must agree on it.
+    pub fn list_id(&self) -> String {
+        self.newsletter
+            .list_id
+            .clone()
+            .unwrap_or_else(|| self.from_mailbox().email.domain().to_string())
+    }
+
     /// The sender's mailbox (validated at parse time).
     pub fn from_mailbox(&self) -> lettre::message::Mailbox {
         self.newsletter
@@ -448,6 +644,59 @@ impl Config {
             .parse()
             .expect("validated in Config::parse")
     }
+}
+
+/// The allowed `smtp.timeout_seconds`.
+pub const TIMEOUT_SECONDS: RangeInclusive<f64> = 0.1..=3600.0;
+/// The allowed `smtp.retry_delay_seconds` and `smtp.retry_max_delay_seconds`.
+pub const RETRY_SECONDS: RangeInclusive<f64> = 0.0..=86400.0;
+/// The allowed `smtp.rate_per_second` and `send --rate`.
+pub const RATE_PER_SECOND: RangeInclusive<f64> = 0.001..=100_000.0;
+
+/// "`1e300` is out of range: use 0.1 to 3600 seconds".
+pub fn out_of_range(value: f64, range: &RangeInclusive<f64>, unit: &str) -> String {
+    format!(
+        "{value} is out of range: use {} to {} {unit}",
+        range.start(),
+        range.end()
+    )
+}
+
+/// The 1-based line of `key` in `[section]` (or of `section.key` at the top
+/// level), found by a plain scan of the text; `None` when it is not written
+/// there (a default).
+fn key_line(text: &str, section: &str, key: &str) -> Option<usize> {
+    let mut current = String::new();
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if let Some(header) = t.strip_prefix('[') {
+            current = header
+                .trim_start_matches('[')
+                .split(']')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_string();
+            continue;
+        }
+        let Some((lhs, _)) = t.split_once('=') else {
+            continue;
+        };
+        let lhs: String = lhs
+            .split('.')
+            .map(|p| p.trim().trim_matches('"'))
+            .collect::<Vec<_>>()
+            .join(".");
+        let full = if current.is_empty() {
+            lhs
+        } else {
+            format!("{current}.{lhs}")
+        };
+        if full == format!("{section}.{key}") {
+            return Some(i + 1);
+        }
+    }
+    None
 }
 
 /// Turns a `toml` error into one naming the file, the line and the fix.
@@ -521,5 +770,80 @@ postal_address = "1 Example Street, Exampleton"
             .unwrap_err()
             .to_string();
         assert!(e.contains("newsletter.from"), "{e}");
+        assert!(e.starts_with("l.toml:4: "), "the error names its line: {e}");
+    }
+
+    #[test]
+    fn out_of_range_numbers_name_key_line_and_range() {
+        for (key, value, want) in [
+            ("timeout_seconds", "inf", "0.1 to 3600 seconds"),
+            ("timeout_seconds", "0.0", "0.1 to 3600 seconds"),
+            ("retry_delay_seconds", "inf", "0 to 86400 seconds"),
+            ("retry_max_delay_seconds", "1e300", "0 to 86400 seconds"),
+            ("retry_delay_seconds", "nan", "0 to 86400 seconds"),
+            (
+                "rate_per_second",
+                "1e-320",
+                "0.001 to 100000 messages per second",
+            ),
+        ] {
+            let text = format!("{MIN}[smtp]\n{key} = {value}\n");
+            let e = Config::parse(&text, Path::new("l.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.starts_with(&format!("l.toml:8: `smtp.{key}`: ")) && e.contains(want),
+                "{key} = {value}: {e}"
+            );
+        }
+        let ok = format!("{MIN}[smtp]\ntimeout_seconds = 0.5\nrate_per_second = 0.01\n");
+        assert!(Config::parse(&ok, Path::new("l.toml")).is_ok());
+    }
+
+    #[test]
+    fn old_unsubscribe_url_says_what_to_write_instead() {
+        let text = format!(
+            "{MIN}[unsubscribe]\nurl = \"https://news.example/u?email={{email}}&token={{token}}\"\n"
+        );
+        let e = Config::parse(&text, Path::new("letterpress.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("letterpress.toml:8"), "{e}");
+        assert!(e.contains("[listen]"), "{e}");
+        assert!(e.contains("public_url = \"https://news.example\""), "{e}");
+    }
+
+    #[test]
+    fn public_url_makes_the_unsubscribe_url() {
+        let text = format!("{MIN}[listen]\npublic_url = \"https://news.example/\"\n");
+        let c = Config::parse(&text, Path::new("l.toml")).unwrap();
+        assert_eq!(
+            c.listen.unsubscribe_url("TOK").as_deref(),
+            Some("https://news.example/unsubscribe/TOK")
+        );
+        assert_eq!(c.list_id(), "example.com");
+        for bad in [
+            "news.example",
+            "ftp://news.example",
+            "https://news.example/?x=1",
+        ] {
+            let text = format!("{MIN}[listen]\npublic_url = \"{bad}\"\n");
+            let e = Config::parse(&text, Path::new("l.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("listen.public_url"), "{e}");
+        }
+        let c = Config::parse(MIN, Path::new("l.toml")).unwrap();
+        assert_eq!(c.audience.store, PathBuf::from(".letterpress/audience.db"));
+    }
+
+    #[test]
+    fn shipped_config_parses() {
+        let c = Config::parse(
+            include_str!("../letterpress.toml"),
+            Path::new("letterpress.toml"),
+        )
+        .unwrap();
+        assert!(c.listen.public_url.is_some());
     }
 }

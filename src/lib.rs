@@ -9,6 +9,14 @@
 //!  issues/040.md ──▶ issue::Issue ──▶ compose::RenderedEmail ──▶ message::OutgoingMessage ──▶ send::Outcome ──▶ report
 //!  (front matter      (parse, fix     (MJML + HTML + text,       (per recipient: headers,      (per recipient,     (summary,
 //!   + Markdown)        entities)        rendered ONCE per issue)    slots filled, DKIM)          journaled)          failures)
+//!                                                                         ▲
+//!  beside it, the audience:                                               │ who may be mailed
+//!  subscribers.toml ──▶ audience::subscribers ──┐                         │ (audience::mailable,
+//!  (the author's list)                          ├──▶ list − suppressions ─┘  then send::select
+//!  .letterpress/audience.db ──▶ store ──────────┘                            applies the journal)
+//!  (the world's answers)          ▲
+//!                                 └── unsubscribes (listen), hard bounces (send::campaign),
+//!                                     manual (`letterpress audience`)
 //!
 //!  collection::Collection ──▶ issue::Issue ──▶ compose::RenderedEmail (Output::Web) ──▶ archive::web::WebBody ──▶ public/
 //!  (the issues folder)                        (same layout, web = true)                 (slots filled for the web)  (pages, feed)
@@ -17,13 +25,18 @@
 //! - [`config`]: `letterpress.toml`, the newsletter's settings.
 //! - [`collection`]: the issues folder, listed once (numbers and dates from file names).
 //! - [`issue`]: an issue file: front matter (YAML, TOML or Pelican) + Markdown body.
+//! - [`fs`]: file helpers whose errors name the path (`read_text`, `replace_file`, `write_file`).
 //! - [`mojibake`]: detection and repair of UTF-8 text mis-decoded as Mac Roman or Windows-1252.
 //! - [`compose`]: Markdown to MJML and plain text, templates, MJML to HTML; the one HTML safety
 //!   policy for raw HTML in issues ([`compose::html_policy`]); dark mode and contrast ([`compose::color`]).
 //! - [`check`]: pre-flight checks that turn a composed issue into [`diagnostic::Diagnostic`]s.
 //! - [`message`]: the per-recipient RFC 5322 message, built the same way for `preview`, `--dry-run` and `send`.
-//! - [`subscribers`]: `subscribers.toml`, streamed line by line (a million entries load in about a second).
-//! - [`send`]: delivery over SMTP: one connection per worker, rate limits, retries, a crash-safe journal, the report.
+//! - [`audience`]: who may be mailed: the one address identity ([`audience::AddressKey`]), unsubscribe tokens,
+//!   the audience store (SQLite) of what came back (unsubscribes, bounces, complaints),
+//!   `subscribers.toml` (streamed line by line; a million entries load in about a second).
+//! - [`send`]: delivery over SMTP: one connection per worker, rate limits, retries, a crash-safe journal, the report;
+//!   [`send::campaign`] is the list-send protocol around it (journal start/end, who is skipped, hard bounces).
+//! - [`listen`]: `letterpress listen`, the public service behind every unsubscribe URL (pages, one-click, the events export).
 //! - [`serve`]: `letterpress serve`, a live preview (phone, desktop, plain text, envelope) that re-renders on save.
 //! - [`template`]: the one minijinja environment (strict undefined) for the email, `new` and the archive.
 //! - [`archive`]: `letterpress archive`, the issues as a static site (index, a page per issue from the
@@ -34,6 +47,7 @@
 //!   DMARC and MX over DNS, the unsubscribe endpoint, the token secret, TLS on the relay.
 
 pub mod archive;
+pub mod audience;
 pub mod check;
 pub mod collection;
 pub mod compose;
@@ -41,7 +55,9 @@ pub mod config;
 pub mod diagnostic;
 pub mod doctor;
 pub mod error;
+pub mod fs;
 pub mod issue;
+pub mod listen;
 pub mod message;
 pub mod mojibake;
 pub mod new_issue;
@@ -49,7 +65,9 @@ pub mod pipeline;
 pub mod scaffold;
 pub mod send;
 pub mod serve;
-pub mod subscribers;
 pub mod template;
+
+/// The subscriber list; it lives in [`audience::subscribers`] (this path is kept for callers).
+pub use audience::subscribers;
 
 pub use error::{Error, Result};

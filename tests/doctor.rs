@@ -212,8 +212,8 @@ from = "Doctor Test <letters@{from}>"
 web_url = "https://{from}"
 postal_address = "1 Test Street"
 
-[unsubscribe]
-url = "http://127.0.0.1:{http}/unsubscribe/{{token}}"
+[listen]
+public_url = "http://127.0.0.1:{http}"
 
 [smtp]
 url = "smtp://127.0.0.1:{smtp}"

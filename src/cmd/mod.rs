@@ -9,9 +9,11 @@ use letterpress::config::Config;
 use letterpress::Result;
 
 pub mod archive;
+pub mod audience;
 pub mod check;
 pub mod doctor;
 pub mod init;
+pub mod listen;
 pub mod new;
 pub mod preview;
 pub mod send;
@@ -70,6 +72,10 @@ pub enum Command {
     Doctor(doctor::Args),
     /// Build the web archive: a page per issue, an index, an Atom feed and a sitemap.
     Archive(archive::Args),
+    /// Show who may be mailed and what came back; unsubscribe, resubscribe or export by hand.
+    Audience(audience::Args),
+    /// Serve the unsubscribe URL of every message (the public service; see docs/deploy.md).
+    Listen(listen::Args),
 }
 
 /// Runs the command line.
@@ -84,5 +90,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::New(args) => new::run(args, &config()?),
         Command::Doctor(args) => doctor::run(args, &config()?),
         Command::Archive(args) => archive::run(args, &config()?),
+        Command::Audience(args) => audience::run(args, &config()?),
+        Command::Listen(args) => listen::run(args, &config()?),
     }
 }

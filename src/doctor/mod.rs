@@ -149,11 +149,13 @@ pub async fn run(config: &Config, opts: &Options) -> Result<Report> {
     report.checks.push(dkim(&dns, config).await);
     report.checks.push(dmarc(&dns, config, &from_domain).await);
     report.checks.push(mx(&dns, &return_path).await);
-    if let Some(url) = &config.unsubscribe.url {
-        let (unsub, origin) = unsubscribe(url, opts.timeout).await;
+    if let Some(public_url) = &config.listen.public_url {
+        let url = format!("{}/unsubscribe/{{token}}", public_url.trim_end_matches('/'));
+        let (unsub, origin) = unsubscribe(&url, opts.timeout).await;
         report.checks.push(unsub);
-        if let Some(origin) = origin {
-            report.checks.push(listen(&origin, opts.timeout).await);
+        if origin.is_some() {
+            let base = public_url.trim_end_matches('/');
+            report.checks.push(listen(base, opts.timeout).await);
         }
     } else {
         report.checks.push(
@@ -162,7 +164,7 @@ pub async fn run(config: &Config, opts: &Options) -> Result<Report> {
                 Status::Fail,
                 "no unsubscribe URL: Gmail, Yahoo and Outlook.com require one-click unsubscribe (RFC 8058) for bulk mail",
             )
-            .fix("set url in [unsubscribe] in letterpress.toml to an https URL `letterpress listen` serves, e.g. \"https://news.example/unsubscribe/{token}\"")
+            .fix("set public_url in [listen] in letterpress.toml to the https URL where `letterpress listen` is reachable, e.g. \"https://news.example\"")
             .enforced(),
         );
     }
@@ -579,9 +581,7 @@ async fn mx(dns: &Dns, domain: &str) -> Check {
 /// The unsubscribe URL answers (a made-up token gets any non-5xx reply),
 /// over https, with no address in it. Returns the check and the URL's origin.
 async fn unsubscribe(template: &str, timeout: Duration) -> (Check, Option<String>) {
-    let url = template
-        .replace("{token}", "letterpress-doctor-probe")
-        .replace("{email}", "doctor%40example.invalid");
+    let url = template.replace("{token}", "letterpress-doctor-probe");
     let parsed = match url::Url::parse(&url) {
         Ok(u) => u,
         Err(e) => {
@@ -589,9 +589,9 @@ async fn unsubscribe(template: &str, timeout: Duration) -> (Check, Option<String
                 Check::new(
                     "unsubscribe",
                     Status::Fail,
-                    format!("unsubscribe.url {template:?} is not a URL: {e}"),
+                    format!("listen.public_url gives {template:?}, not a URL: {e}"),
                 )
-                .fix("write it as https://host/unsubscribe/{token}")
+                .fix("write it as https://host (or https://host/path)")
                 .enforced(),
                 None,
             )
@@ -617,34 +617,42 @@ async fn unsubscribe(template: &str, timeout: Duration) -> (Check, Option<String
     }
     let answer = net::http_get(&url, timeout).await;
     let check = match answer {
-        Err(e) => Check::new("unsubscribe", Status::Fail, format!("the unsubscribe URL does not answer: {e}"))
-            .fix("run `letterpress listen` behind that host, or fix unsubscribe.url")
-            .enforced(),
-        Ok(a) if a.status >= 500 => Check::new("unsubscribe", Status::Fail, format!("{origin} answers a made-up token with {:?}", a.line))
-            .fix("look at the server's log")
-            .enforced(),
-        Ok(a) if template.contains("{email}") => Check::new(
+        Err(e) => Check::new(
             "unsubscribe",
-            Status::Warn,
-            format!("{origin} answers (HTTP {}), but the URL carries the reader's address ({{email}}): it leaks into logs, and SpamAssassin scores it (GB_CUSTOM_HTM_URI)", a.status),
+            Status::Fail,
+            format!("the unsubscribe URL does not answer: {e}"),
         )
-        .fix("use an opaque token: url = \"https://…/unsubscribe/{token}\""),
+        .fix("run `letterpress listen` behind that host, or fix listen.public_url")
+        .enforced(),
+        Ok(a) if a.status >= 500 => Check::new(
+            "unsubscribe",
+            Status::Fail,
+            format!("{origin} answers a made-up token with {:?}", a.line),
+        )
+        .fix("look at the server's log")
+        .enforced(),
         Ok(a) if parsed.scheme() != "https" => Check::new(
             "unsubscribe",
             Status::Warn,
-            format!("{origin} answers (HTTP {}), in plain http (allowed on loopback only, for testing)", a.status),
+            format!(
+                "{origin} answers (HTTP {}), in plain http (allowed on loopback only, for testing)",
+                a.status
+            ),
         )
         .fix("serve it over https for real sends"),
-        Ok(a) => Check::new("unsubscribe", Status::Pass, format!("{origin} answers a made-up token with HTTP {}", a.status)),
+        Ok(a) => Check::new(
+            "unsubscribe",
+            Status::Pass,
+            format!("{origin} answers a made-up token with HTTP {}", a.status),
+        ),
     };
     (check, Some(origin))
 }
 
-/// `letterpress listen` answers `GET /healthz` with 200. Checked at the
-/// unsubscribe URL's origin (this configuration has no `[listen] public_url`).
-async fn listen(origin: &str, timeout: Duration) -> Check {
-    let url = format!("{origin}/healthz");
-    let note = "checked at the unsubscribe URL's host, since this configuration has no [listen] public_url";
+/// `letterpress listen` answers `GET /healthz` with 200 at `[listen] public_url`.
+async fn listen(base: &str, timeout: Duration) -> Check {
+    let url = format!("{base}/healthz");
+    let note = "at [listen] public_url";
     match net::http_get(&url, timeout).await {
         Ok(a) if a.status == 200 => Check::new("listen", Status::Pass, format!("{url} answers 200 ({note})")),
         Ok(a) => Check::new("listen", Status::Warn, format!("{url} answers {:?}, not 200 ({note})", a.line))
@@ -657,11 +665,8 @@ async fn listen(origin: &str, timeout: Duration) -> Check {
 /// The unsubscribe-token secret is set and at least 32 bytes long.
 fn secret(config: &Config) -> Check {
     let var = &config.unsubscribe.secret_env;
-    let needed = config
-        .unsubscribe
-        .url
-        .as_deref()
-        .is_some_and(|u| u.contains("{token}"));
+    // Every message carries a token URL and a keyed Message-ID: send needs it.
+    let needed = true;
     let fix = format!("export {var}=\"$(openssl rand -hex 32)\" (keep it stable and out of git)");
     match std::env::var(var) {
         Ok(s) if s.len() >= MIN_SECRET_BYTES => {

@@ -176,7 +176,7 @@ mod tests {
 
     /// Keys the config still parses only to tell an old configuration what
     /// to write instead: a new newsletter should not see them.
-    const RETIRED: &[(&str, &str)] = &[];
+    const RETIRED: &[(&str, &str)] = &[("unsubscribe", "url")];
 
     /// Every key of every `Config` table is mentioned in its section of the
     /// template (set, or commented out with its default).

@@ -200,6 +200,7 @@ impl ErrorInfo {
             Error::NotUtf8 { path, line, .. } => (Some(path.clone()), Some(*line), e.to_string()),
             Error::Io { path, source, .. } => (Some(path.clone()), None, format!("{e}: {source}")),
             Error::Mjml(m) | Error::Usage(m) => (None, None, m.clone()),
+            Error::Store { path, message, .. } => (Some(path.clone()), None, message.clone()),
         };
         let display = match e {
             Error::Io { source, .. } => format!("{e}: {source}"),
