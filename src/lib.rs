@@ -21,6 +21,8 @@
 //! - [`audience`]: who may be mailed: the one address identity ([`audience::AddressKey`]), unsubscribe tokens,
 //!   `subscribers.toml` (streamed line by line; a million entries load in about a second), and the store (SQLite)
 //!   of what came back.
+//! - [`import`]: `letterpress import`, other platforms' exports (Substack, Mailchimp, Buttondown, listmonk, …)
+//!   merged into `subscribers.toml`, never re-subscribing anyone; suppressions go to the store.
 //! - [`send`]: delivery over SMTP: one connection per worker, rate limits, retries, a crash-safe journal, the report.
 //! - [`serve`]: `letterpress serve`, a live preview (phone, desktop, plain text, envelope) that re-renders on save.
 //! - [`new_issue`]: `letterpress new`, the next issue file (number, date by cadence, skeleton).
@@ -32,6 +34,7 @@ pub mod config;
 pub mod diagnostic;
 pub mod error;
 pub mod fs;
+pub mod import;
 pub mod issue;
 pub mod message;
 pub mod mojibake;

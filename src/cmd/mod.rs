@@ -9,6 +9,7 @@ use letterpress::config::Config;
 use letterpress::Result;
 
 pub mod check;
+pub mod import;
 pub mod new;
 pub mod preview;
 pub mod send;
@@ -58,6 +59,9 @@ pub enum Command {
     Serve(serve::Args),
     /// Write the next issue file from templates/new-issue.md.
     New(new::Args),
+    /// Merge exports from Substack, Mailchimp, Buttondown, listmonk, Ghost, Beehiiv, Keila,
+    /// Revue or a plain CSV into the subscriber list.
+    Import(import::Args),
 }
 
 /// Runs the command line.
@@ -69,5 +73,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Send(args) => send::run(args, &config()?),
         Command::Serve(args) => serve::run(args, &cli.config),
         Command::New(args) => new::run(args, &config()?),
+        Command::Import(args) => import::run(args, &config()?),
     }
 }
