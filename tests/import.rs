@@ -433,6 +433,25 @@ fn every_bad_row_is_listed_with_file_and_line_and_nothing_is_written() {
 }
 
 #[test]
+fn a_list_that_is_not_subscriber_tables_is_refused_untouched() {
+    let inline = "subscriber = [\n  { email = \"trent@example.com\" },\n]\n";
+    let p = Project::new(Some(inline));
+    let o = p.run(&[], &[fixtures().join("substack.csv")]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("cannot merge into this list in place"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(std::fs::read_to_string(p.list()).unwrap(), inline);
+    assert_eq!(
+        std::fs::read_dir(p.path()).unwrap().count(),
+        2,
+        "no temporary file left"
+    );
+}
+
+#[test]
 fn resubscribe_brings_back_an_unsubscribe_but_never_a_bounce() {
     let p = Project::new(None);
     let o = p.run(&["--resubscribe"], &all_exports());

@@ -25,6 +25,7 @@
 //! - a second run with the same files finds nothing to change and writes
 //!   nothing.
 
+pub mod export;
 pub mod platform;
 pub mod read;
 mod write;
@@ -249,6 +250,8 @@ pub struct Prepared {
     pub sheets: Vec<Sheet>,
     list: PathBuf,
     list_exists: bool,
+    /// Entries in the existing list (duplicates included).
+    entries: usize,
     store: PathBuf,
     collected: Vec<Incoming>,
     /// Existing entries to edit, by the line of their `email` key.
@@ -455,6 +458,7 @@ fn decide(
         sheets: collected.sheets,
         list: list.to_path_buf(),
         list_exists,
+        entries: existing.list.len() + existing.duplicates.len(),
         store: store.to_path_buf(),
         collected: collected.entries,
         edits,
@@ -495,7 +499,7 @@ impl Prepared {
                     joined: e.joined,
                 }
             });
-            write::write_list(&self.list, self.list_exists, &self.edits, new)?;
+            write::write_list(&self.list, self.list_exists, self.entries, &self.edits, new)?;
         }
         if !self.events.is_empty() {
             Store::open(&self.store)?.record(&self.events)?;

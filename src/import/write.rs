@@ -41,7 +41,7 @@ fn joined_line(d: chrono::NaiveDate) -> String {
 }
 
 /// A whole `[[subscriber]]` block (without the blank line after it).
-fn render(e: &Entry, out: &mut String) {
+pub(super) fn render(e: &Entry, out: &mut String) {
     out.push_str("[[subscriber]]\n");
     out.push_str(&format!("email = {}\n", quote(&e.email)));
     if let Some(n) = &e.name {
@@ -166,12 +166,15 @@ fn is_header(line: &str) -> bool {
         })
 }
 
-/// Writes the list at `path`: the existing file (when `exists`) with
-/// `edits` applied (keyed by the line of each entry's `email`), then the
-/// `new` entries.
+/// Writes the list at `path`: the existing file (when `exists`, holding
+/// `entries` entries) with `edits` applied (keyed by the line of each
+/// entry's `email`), then the `new` entries. A file whose entries are not
+/// all `[[subscriber]]` tables (an inline array, say) is refused before
+/// anything is replaced: appending tables to it would break it.
 pub(super) fn write_list(
     path: &Path,
     exists: bool,
+    entries: usize,
     edits: &BTreeMap<usize, Edit>,
     new: impl Iterator<Item = Entry>,
 ) -> Result<()> {
@@ -186,6 +189,7 @@ pub(super) fn write_list(
             let mut span_start = 1;
             let mut line_no = 0;
             let mut applied = 0;
+            let mut headers = 0;
             let mut buf = String::new();
             loop {
                 buf.clear();
@@ -197,6 +201,7 @@ pub(super) fn write_list(
                 }
                 line_no += 1;
                 if is_header(&buf) {
+                    headers += 1;
                     flush(&mut span, span_start, edits, &mut applied, out, &io)?;
                     span_start = line_no;
                 }
@@ -208,12 +213,12 @@ pub(super) fn write_list(
                 span.push(buf.clone());
             }
             flush(&mut span, span_start, edits, &mut applied, out, &io)?;
-            if applied != edits.len() {
+            if applied != edits.len() || headers < entries {
                 let line = edits.keys().next().copied();
                 return Err(Error::parse(
                     path,
                     line,
-                    "cannot update this entry in place: write each reader as a [[subscriber]] table \
+                    "cannot merge into this list in place: write each reader as a [[subscriber]] table \
                      with one key per line (as subscribers.example.toml does), then import again",
                 ));
             }
