@@ -433,6 +433,77 @@ fn every_bad_row_is_listed_with_file_and_line_and_nothing_is_written() {
 }
 
 #[test]
+fn the_whole_list_exports_as_csv_and_toml_and_imports_back_the_same() {
+    let p = Project::new(Some(EXISTING));
+    let o = p.run(&[], &all_exports());
+    assert!(o.status.success(), "{}", text(&o));
+    // A suppression only the store knows: sybil complained after the import.
+    p.store()
+        .record(&[Event::now(
+            key("sybil@example.com"),
+            EventKind::Complaint,
+            Source::Remote,
+            "",
+        )])
+        .unwrap();
+    let export = |format: &str, out: Option<&Path>| {
+        let mut c = common::bin();
+        c.arg("--config")
+            .arg(p.path().join("letterpress.toml"))
+            .args(["audience", "export", "--format", format]);
+        if let Some(out) = out {
+            c.arg("--out").arg(out);
+        }
+        let o = c.stdin(Stdio::null()).output().unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let csv = export("csv", None);
+    assert!(csv.starts_with("email,name,status,tags,joined\n"), "{csv}");
+    assert!(
+        csv.contains("\nsybil@example.com,Sybil T.,complained,friends,2022-03-01\n"),
+        "{csv}"
+    );
+    assert!(csv.contains("\nada@example.com,Ada Lovelace,active,\"vip,\"\"early, bird\"\",newsletter,friends\",2019-12-31\n"), "{csv}");
+    assert!(
+        csv.contains("\nquentin@example.com,,complained,,2021-01-04\n"),
+        "{csv}"
+    );
+
+    // Read back by import as a plain CSV into a fresh list: the same readers, the same standing.
+    let back = Project::new(None);
+    let file = back.path().join("export.csv");
+    std::fs::write(&file, &csv).unwrap();
+    let o = back.run(&[], &[file]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("read as csv"), "{}", text(&o));
+    let a = load(&p.list());
+    let b = load(&back.list());
+    let mailable = |l: &letterpress::audience::subscribers::Subscribers, drop: &[&str]| {
+        l.active()
+            .map(|s| key(s.email.as_ref()).as_str().to_string())
+            .filter(|k| !drop.contains(&k.as_str()))
+            .collect::<BTreeSet<_>>()
+    };
+    assert_eq!(mailable(&b, &[]), mailable(&a, &["sybil@example.com"]));
+    assert_eq!(b.list.len(), a.list.len());
+    assert_eq!(back.store().suppressions().unwrap().len(), 10);
+
+    let toml = p.path().join("whole.toml");
+    export("toml", Some(&toml));
+    let t = load(&toml);
+    assert_eq!(t.counts(), (9, 7, 3));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&toml).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+}
+
+#[test]
 fn a_list_that_is_not_subscriber_tables_is_refused_untouched() {
     let inline = "subscriber = [\n  { email = \"trent@example.com\" },\n]\n";
     let p = Project::new(Some(inline));

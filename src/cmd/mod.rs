@@ -8,8 +8,10 @@ use clap::{Parser, Subcommand};
 use letterpress::config::Config;
 use letterpress::Result;
 
+pub mod audience;
 pub mod check;
 pub mod import;
+pub mod listen;
 pub mod new;
 pub mod preview;
 pub mod send;
@@ -62,6 +64,10 @@ pub enum Command {
     /// Merge exports from Substack, Mailchimp, Buttondown, listmonk, Ghost, Beehiiv, Keila,
     /// Revue or a plain CSV into the subscriber list.
     Import(import::Args),
+    /// Show who may be mailed and what came back; unsubscribe, resubscribe or export by hand.
+    Audience(audience::Args),
+    /// Serve the unsubscribe URL of every message (the public service; see docs/deploy.md).
+    Listen(listen::Args),
 }
 
 /// Runs the command line.
@@ -74,5 +80,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve(args) => serve::run(args, &cli.config),
         Command::New(args) => new::run(args, &config()?),
         Command::Import(args) => import::run(args, &config()?),
+        Command::Audience(args) => audience::run(args, &config()?),
+        Command::Listen(args) => listen::run(args, &config()?),
     }
 }

@@ -85,6 +85,30 @@ pub fn whole_list(list: &Subscribers, suppressions: &Suppressions) -> Vec<Reader
     out
 }
 
+/// The whole list from the subscriber file at `list` (absent: empty) and
+/// the store at `store` (absent: nothing suppressed), written in `format`;
+/// with the number of readers.
+pub fn export_list(
+    list: &std::path::Path,
+    store: &std::path::Path,
+    format: Format,
+) -> crate::Result<(Vec<u8>, usize)> {
+    let subs = if list.exists() {
+        crate::audience::subscribers::from_file(list)?
+    } else {
+        Subscribers::default()
+    };
+    let suppressions = if store.exists() {
+        crate::audience::store::Store::open(store)?.suppressions()?
+    } else {
+        Suppressions::default()
+    };
+    let readers = whole_list(&subs, &suppressions);
+    let mut out = Vec::new();
+    write(&readers, format, &mut out).map_err(|e| crate::Error::io("write", "the export", e))?;
+    Ok((out, readers.len()))
+}
+
 fn standing_of(kind: EventKind) -> Standing {
     match kind {
         EventKind::HardBounce => Standing::Bounced,
