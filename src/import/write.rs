@@ -10,19 +10,27 @@ use super::{Edit, Entry};
 use crate::audience::subscribers::Status;
 use crate::error::{Error, Result};
 
-/// `s` as a TOML basic string.
-fn quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
+/// Appends `s` as a TOML basic string.
+fn quote_into(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c if c.is_control() => {
+                use std::fmt::Write as _;
+                let _ = write!(out, "\\u{:04X}", c as u32);
+            }
             c => out.push(c),
         }
     }
     out.push('"');
+}
+
+/// `s` as a TOML basic string.
+fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    quote_into(&mut out, s);
     out
 }
 
@@ -32,29 +40,52 @@ fn name_line(name: &str) -> String {
 fn status_line(s: Status) -> String {
     format!("status = {}\n", quote(s.as_str()))
 }
+fn tags_into(out: &mut String, tags: &[String]) {
+    out.push_str("tags = [");
+    for (i, t) in tags.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        quote_into(out, t);
+    }
+    out.push_str("]\n");
+}
 fn tags_line(tags: &[String]) -> String {
-    let quoted: Vec<String> = tags.iter().map(|t| quote(t)).collect();
-    format!("tags = [{}]\n", quoted.join(", "))
+    let mut out = String::new();
+    tags_into(&mut out, tags);
+    out
+}
+fn joined_into(out: &mut String, d: chrono::NaiveDate) {
+    use chrono::Datelike;
+    use std::fmt::Write as _;
+    let _ = writeln!(out, "joined = {:04}-{:02}-{:02}", d.year(), d.month(), d.day());
 }
 fn joined_line(d: chrono::NaiveDate) -> String {
-    format!("joined = {}\n", d.format("%Y-%m-%d"))
+    let mut out = String::new();
+    joined_into(&mut out, d);
+    out
 }
 
 /// A whole `[[subscriber]]` block (without the blank line after it).
 pub(super) fn render(e: &Entry, out: &mut String) {
-    out.push_str("[[subscriber]]\n");
-    out.push_str(&format!("email = {}\n", quote(&e.email)));
+    out.push_str("[[subscriber]]\nemail = ");
+    quote_into(out, &e.email);
+    out.push('\n');
     if let Some(n) = &e.name {
-        out.push_str(&name_line(n));
+        out.push_str("name = ");
+        quote_into(out, n);
+        out.push('\n');
     }
     if e.status != Status::Active {
-        out.push_str(&status_line(e.status));
+        out.push_str("status = ");
+        quote_into(out, e.status.as_str());
+        out.push('\n');
     }
     if !e.tags.is_empty() {
-        out.push_str(&tags_line(&e.tags));
+        tags_into(out, &e.tags);
     }
     if let Some(d) = e.joined {
-        out.push_str(&joined_line(d));
+        joined_into(out, d);
     }
 }
 
