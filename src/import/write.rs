@@ -58,7 +58,13 @@ fn tags_line(tags: &[String]) -> String {
 fn joined_into(out: &mut String, d: chrono::NaiveDate) {
     use chrono::Datelike;
     use std::fmt::Write as _;
-    let _ = writeln!(out, "joined = {:04}-{:02}-{:02}", d.year(), d.month(), d.day());
+    let _ = writeln!(
+        out,
+        "joined = {:04}-{:02}-{:02}",
+        d.year(),
+        d.month(),
+        d.day()
+    );
 }
 fn joined_line(d: chrono::NaiveDate) -> String {
     let mut out = String::new();
