@@ -82,6 +82,55 @@ pub fn write_file(path: &std::path::Path, contents: impl AsRef<[u8]>) -> Result<
     std::fs::write(path, contents).map_err(|e| Error::io("write", path, e))
 }
 
+/// Replaces the author's file at `path` with what `write` writes, for data
+/// that cannot be generated again (the subscriber list): the new contents go
+/// to a fresh temporary file beside it (created exclusively, mode 0600 since
+/// such files hold readers' addresses), which is flushed to disk and renamed
+/// over the old file, and the directory is synced. A crash leaves the old
+/// file or the new one, never half of either; an error from `write` leaves
+/// the old file untouched.
+pub fn replace_private(
+    path: &std::path::Path,
+    write: impl FnOnce(&mut dyn std::io::Write) -> Result<()>,
+) -> Result<()> {
+    create_parent(path)?;
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let (tmp, file) = (0..100)
+        .map(|n| path.with_file_name(format!(".{name}.{}-{n}.tmp", std::process::id())))
+        .find_map(|tmp| match options.open(&tmp) {
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => None,
+            opened => Some(opened.map(|f| (tmp, f))),
+        })
+        .unwrap_or_else(|| Err(std::io::ErrorKind::AlreadyExists.into()))
+        .map_err(|e| Error::io("write", path, e))?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
+    let replaced = write(&mut out)
+        .and_then(|()| {
+            let file = out
+                .into_inner()
+                .map_err(|e| Error::io("write", path, e.into_error()))?;
+            file.sync_all().map_err(|e| Error::io("write", path, e))?;
+            drop(file);
+            std::fs::rename(&tmp, path).map_err(|e| Error::io("replace", path, e))
+        })
+        .and_then(|()| {
+            let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
+            let dir = dir.unwrap_or(std::path::Path::new("."));
+            match std::fs::File::open(dir) {
+                Ok(d) => d.sync_all().map_err(|e| Error::io("sync", dir, e)),
+                Err(_) => Ok(()),
+            }
+        });
+    if replaced.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    replaced
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,5 +163,28 @@ mod tests {
         replace_file(&path, "new").unwrap();
         assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn replace_private_is_0600_and_keeps_the_old_file_on_error() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("subscribers.toml");
+        std::fs::write(&path, "old").unwrap();
+        let failed = replace_private(&path, |w| {
+            w.write_all(b"half").unwrap();
+            Err(Error::Usage("stop".into()))
+        });
+        assert!(failed.is_err());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old");
+        replace_private(&path, |w| {
+            w.write_all(b"new").map_err(|e| Error::io("write", "x", e))
+        })
+        .unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }

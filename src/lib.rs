@@ -34,6 +34,8 @@
 //! - [`audience`]: who may be mailed: the one address identity ([`audience::AddressKey`]), unsubscribe tokens,
 //!   the audience store (SQLite) of what came back (unsubscribes, bounces, complaints),
 //!   `subscribers.toml` (streamed line by line; a million entries load in about a second).
+//! - [`import`]: `letterpress import`, other platforms' exports (Substack, Mailchimp, Buttondown, listmonk, …)
+//!   merged into `subscribers.toml`, never re-subscribing anyone; suppressions go to the store.
 //! - [`send`]: delivery over SMTP: one connection per worker, rate limits, retries, a crash-safe journal, the report;
 //!   [`send::campaign`] is the list-send protocol around it (journal start/end, who is skipped, hard bounces).
 //! - [`listen`]: `letterpress listen`, the public service behind every unsubscribe URL (pages, one-click, the events export).
@@ -56,6 +58,7 @@ pub mod diagnostic;
 pub mod doctor;
 pub mod error;
 pub mod fs;
+pub mod import;
 pub mod issue;
 pub mod listen;
 pub mod message;

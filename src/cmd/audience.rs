@@ -55,12 +55,29 @@ pub enum Action {
         #[arg(long, value_name = "TEXT")]
         note: Option<String>,
     },
-    /// Write every suppressed address (address, reason, source, time, detail) as CSV.
+    /// Write every suppressed address (address, reason, source, time, detail) as CSV, or
+    /// with --format csv|toml the whole list as letterpress sees it (file + store).
     Export {
+        /// `suppressions`: the store's suppressed addresses (the default); `csv`
+        /// (email,name,status,tags,joined, what `import` reads back) or `toml` (a
+        /// subscribers.toml): the subscriber file with the store's suppressions applied.
+        #[arg(long, value_enum, value_name = "FORMAT", default_value_t = ExportFormat::Suppressions)]
+        format: ExportFormat,
         /// Write to this file (created owner-only, 0600) instead of standard output.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+}
+
+/// What `audience export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// The store's suppressed addresses with reason, source, time and detail.
+    Suppressions,
+    /// The whole list as CSV: email,name,status,tags,joined.
+    Csv,
+    /// The whole list as a subscribers.toml.
+    Toml,
 }
 
 /// Runs `audience`.
@@ -79,7 +96,27 @@ pub fn run(args: Args, config: &Config) -> Result<ExitCode> {
         Some(Action::Resubscribe { addresses, note }) => {
             manual(&path, &addresses, EventKind::Resubscribe, note.as_deref())
         }
-        Some(Action::Export { out }) => export(&path, out.as_deref()),
+        Some(Action::Export {
+            out,
+            format: ExportFormat::Suppressions,
+        }) => export(&path, out.as_deref()),
+        Some(Action::Export { out, format }) => {
+            let list = config.resolve(&config.paths.subscribers);
+            let format = match format {
+                ExportFormat::Toml => letterpress::import::export::Format::Toml,
+                _ => letterpress::import::export::Format::Csv,
+            };
+            let (bytes, n) = letterpress::import::export::export_list(&list, &path, format)?;
+            match out {
+                Some(file) => {
+                    write_private(&file, &bytes)?;
+                    eprintln!("wrote {n} reader(s) to {}", file.display());
+                }
+                None => std::io::Write::write_all(&mut std::io::stdout(), &bytes)
+                    .map_err(|e| Error::io("write", "standard output", e))?,
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -12,6 +12,7 @@ pub mod archive;
 pub mod audience;
 pub mod check;
 pub mod doctor;
+pub mod import;
 pub mod init;
 pub mod listen;
 pub mod new;
@@ -72,6 +73,9 @@ pub enum Command {
     Doctor(doctor::Args),
     /// Build the web archive: a page per issue, an index, an Atom feed and a sitemap.
     Archive(archive::Args),
+    /// Merge exports from Substack, Mailchimp, Buttondown, listmonk, Ghost, Beehiiv, Keila,
+    /// Revue or a plain CSV into the subscriber list.
+    Import(import::Args),
     /// Show who may be mailed and what came back; unsubscribe, resubscribe or export by hand.
     Audience(audience::Args),
     /// Serve the unsubscribe URL of every message (the public service; see docs/deploy.md).
@@ -90,6 +94,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::New(args) => new::run(args, &config()?),
         Command::Doctor(args) => doctor::run(args, &config()?),
         Command::Archive(args) => archive::run(args, &config()?),
+        Command::Import(args) => import::run(args, &config()?),
         Command::Audience(args) => audience::run(args, &config()?),
         Command::Listen(args) => listen::run(args, &config()?),
     }
