@@ -98,9 +98,9 @@ pub fn check(
             "remove `draft: true` from the front matter when it is ready to send",
         )));
     }
-    if config.unsubscribe.url.is_none() && config.unsubscribe.mailto.is_none() {
+    if config.listen.public_url.is_none() && config.unsubscribe.mailto.is_none() {
         out.push(Diagnostic::error("unsubscribe", "no unsubscribe link is configured")
-            .with_help("set `unsubscribe.url` (https, with {token}) or `unsubscribe.mailto` in letterpress.toml"));
+            .with_help("set `[listen] public_url` (where `letterpress listen` is reachable) or `unsubscribe.mailto` in letterpress.toml"));
     }
     out
 }

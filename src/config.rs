@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::error::{read_text, Error, Result};
+use crate::error::{Error, Result};
+use crate::fs::read_text;
 
 /// The whole configuration file.
 #[derive(Debug, Clone, Deserialize)]
@@ -24,6 +25,12 @@ pub struct Config {
     /// Unsubscribe links and the secret that signs them.
     #[serde(default)]
     pub unsubscribe: Unsubscribe,
+    /// `letterpress listen`, the public service behind the unsubscribe URL.
+    #[serde(default)]
+    pub listen: Listen,
+    /// The audience store and, when `listen` runs elsewhere, where its events come from.
+    #[serde(default)]
+    pub audience: Audience,
     /// The SMTP relay and the delivery engine.
     #[serde(default)]
     pub smtp: Smtp,
@@ -33,9 +40,6 @@ pub struct Config {
     /// How often issues go out (used by `letterpress new`).
     #[serde(default)]
     pub schedule: Schedule,
-    /// The audience: where the store of unsubscribes and bounces lives.
-    #[serde(default)]
-    pub audience: Audience,
     /// The directory the config file is in; relative paths resolve against it.
     #[serde(skip)]
     pub root: PathBuf,
@@ -175,14 +179,15 @@ fn default_journal() -> PathBuf {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Unsubscribe {
-    /// An https URL template; `{token}` and `{email}` are filled in per
-    /// recipient (the email percent-encoded, the token an HMAC of it).
+    /// No longer used: the unsubscribe URL is `{listen.public_url}/unsubscribe/{token}`.
+    /// Kept only to answer an old configuration with what to write instead.
     #[serde(default)]
-    pub url: Option<String>,
+    pub url: Option<toml::Spanned<String>>,
     /// A `mailto:` address for `List-Unsubscribe`, e.g. `unsubscribe@example.com`.
     #[serde(default)]
     pub mailto: Option<String>,
-    /// The environment variable holding the HMAC secret for tokens.
+    /// The environment variable holding the list secret (at least 32 bytes) that
+    /// seals unsubscribe tokens and keys Message-IDs.
     #[serde(default = "default_secret_env")]
     pub secret_env: String,
 }
@@ -199,6 +204,59 @@ impl Default for Unsubscribe {
 
 fn default_secret_env() -> String {
     "LETTERPRESS_UNSUBSCRIBE_SECRET".into()
+}
+
+/// `[listen]`: the public unsubscribe service.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Listen {
+    /// The public base URL where `letterpress listen` is reachable (behind TLS),
+    /// e.g. `https://news.example`. Every message's unsubscribe URL is
+    /// `{public_url}/unsubscribe/{token}`, and the one-click POST goes there too.
+    #[serde(default)]
+    pub public_url: Option<String>,
+}
+
+impl Listen {
+    /// The unsubscribe URL for `token`, when `public_url` is set.
+    pub fn unsubscribe_url(&self, token: &str) -> Option<String> {
+        let base = self.public_url.as_deref()?.trim_end_matches('/');
+        Some(format!("{base}/unsubscribe/{token}"))
+    }
+}
+
+/// `[audience]`: where the world's answers are kept.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Audience {
+    /// The audience store (SQLite), relative to the config file.
+    #[serde(default = "default_store")]
+    pub store: PathBuf,
+    /// When `listen` runs on another machine: its public base URL, from which
+    /// `send` pulls the unsubscribes before every run (and refuses to send when
+    /// it cannot, unless `--skip-remote`).
+    #[serde(default)]
+    pub remote_url: Option<String>,
+    /// The environment variable holding the bearer token for `remote_url`.
+    #[serde(default = "default_remote_token_env")]
+    pub remote_token_env: String,
+}
+
+impl Default for Audience {
+    fn default() -> Self {
+        Audience {
+            store: default_store(),
+            remote_url: None,
+            remote_token_env: default_remote_token_env(),
+        }
+    }
+}
+
+fn default_store() -> PathBuf {
+    ".letterpress/audience.db".into()
+}
+fn default_remote_token_env() -> String {
+    "LETTERPRESS_REMOTE_TOKEN".into()
 }
 
 /// `[smtp]`.
@@ -325,28 +383,6 @@ fn default_cadence() -> u32 {
     14
 }
 
-/// `[audience]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Audience {
-    /// The audience store (SQLite), relative to the config file; holds
-    /// addresses, so keep it out of git and back it up (docs/deploy.md).
-    #[serde(default = "default_store")]
-    pub store: PathBuf,
-}
-
-impl Default for Audience {
-    fn default() -> Self {
-        Audience {
-            store: default_store(),
-        }
-    }
-}
-
-fn default_store() -> PathBuf {
-    ".letterpress/audience.db".into()
-}
-
 impl Config {
     /// Parses a configuration; `path` is used in error messages and as the root.
     pub fn parse(text: &str, path: &Path) -> Result<Config> {
@@ -356,7 +392,7 @@ impl Config {
             .filter(|p| !p.as_os_str().is_empty())
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."));
-        config.validate(path)?;
+        config.validate(path, text)?;
         Ok(config)
     }
 
@@ -372,7 +408,7 @@ impl Config {
         Config::parse(&text, path)
     }
 
-    fn validate(&self, path: &Path) -> Result<()> {
+    fn validate(&self, path: &Path, text: &str) -> Result<()> {
         let bad = |key: &str, msg: String| Err(Error::parse(path, None, format!("`{key}`: {msg}")));
         if let Err(e) = self.newsletter.from.parse::<lettre::message::Mailbox>() {
             return bad(
@@ -395,10 +431,47 @@ impl Config {
             );
         }
         if let Some(u) = &self.unsubscribe.url {
-            if !u.starts_with("https://") && !u.starts_with("http://") {
+            let line = crate::diagnostic::line_of(text, u.span().start);
+            let base = url::Url::parse(u.get_ref())
+                .ok()
+                .filter(|u| u.has_host())
+                .map(|u| u.origin().ascii_serialization())
+                .unwrap_or_else(|| "https://news.example".into());
+            return Err(Error::parse(
+                path,
+                Some(line),
+                format!(
+                    "`unsubscribe.url` is no longer used: the unsubscribe URL is now \
+                     `{{public_url}}/unsubscribe/{{token}}`, answered by `letterpress listen`, \
+                     and carries no address. Remove this line and write instead:\n\n    \
+                     [listen]\n    public_url = \"{base}\"\n"
+                ),
+            ));
+        }
+        if let Some(u) = &self.listen.public_url {
+            match url::Url::parse(u) {
+                Ok(p) if matches!(p.scheme(), "https" | "http")
+                    && p.has_host()
+                    && p.query().is_none()
+                    && p.fragment().is_none() => {}
+                _ => {
+                    return bad(
+                        "listen.public_url",
+                        format!("`{u}` must be an absolute http(s) URL without query, such as https://news.example"),
+                    )
+                }
+            }
+        }
+        if let Some(u) = &self.audience.remote_url {
+            if !matches!(
+                url::Url::parse(u)
+                    .map(|p| p.scheme().to_string())
+                    .as_deref(),
+                Ok("https" | "http")
+            ) {
                 return bad(
-                    "unsubscribe.url",
-                    "must be an http(s) URL containing {token}".into(),
+                    "audience.remote_url",
+                    format!("`{u}` must be an absolute http(s) URL, such as https://news.example"),
                 );
             }
         }
@@ -415,6 +488,16 @@ impl Config {
         } else {
             self.root.join(p)
         }
+    }
+
+    /// The list's identifier: `newsletter.list_id`, or the sender's domain.
+    /// It goes into the `List-Id` header and binds the unsubscribe tokens,
+    /// so `send` and `listen` must agree on it.
+    pub fn list_id(&self) -> String {
+        self.newsletter
+            .list_id
+            .clone()
+            .unwrap_or_else(|| self.from_mailbox().email.domain().to_string())
     }
 
     /// The sender's mailbox (validated at parse time).
@@ -475,5 +558,52 @@ postal_address = "1 Example Street, Exampleton"
             .unwrap_err()
             .to_string();
         assert!(e.contains("newsletter.from"), "{e}");
+    }
+
+    #[test]
+    fn old_unsubscribe_url_says_what_to_write_instead() {
+        let text = format!(
+            "{MIN}[unsubscribe]\nurl = \"https://news.example/u?email={{email}}&token={{token}}\"\n"
+        );
+        let e = Config::parse(&text, Path::new("letterpress.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("letterpress.toml:8"), "{e}");
+        assert!(e.contains("[listen]"), "{e}");
+        assert!(e.contains("public_url = \"https://news.example\""), "{e}");
+    }
+
+    #[test]
+    fn public_url_makes_the_unsubscribe_url() {
+        let text = format!("{MIN}[listen]\npublic_url = \"https://news.example/\"\n");
+        let c = Config::parse(&text, Path::new("l.toml")).unwrap();
+        assert_eq!(
+            c.listen.unsubscribe_url("TOK").as_deref(),
+            Some("https://news.example/unsubscribe/TOK")
+        );
+        assert_eq!(c.list_id(), "example.com");
+        for bad in [
+            "news.example",
+            "ftp://news.example",
+            "https://news.example/?x=1",
+        ] {
+            let text = format!("{MIN}[listen]\npublic_url = \"{bad}\"\n");
+            let e = Config::parse(&text, Path::new("l.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("listen.public_url"), "{e}");
+        }
+        let c = Config::parse(MIN, Path::new("l.toml")).unwrap();
+        assert_eq!(c.audience.store, PathBuf::from(".letterpress/audience.db"));
+    }
+
+    #[test]
+    fn shipped_config_parses() {
+        let c = Config::parse(
+            include_str!("../letterpress.toml"),
+            Path::new("letterpress.toml"),
+        )
+        .unwrap();
+        assert!(c.listen.public_url.is_some());
     }
 }

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 use serde_json::Value;
 
-use crate::error::{read_text, Error, Result};
+use crate::error::{Error, Result};
+use crate::fs::read_text;
 
 /// Which front matter dialect an issue was written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,12 +13,14 @@
 //!
 //! - [`config`]: `letterpress.toml`, the newsletter's settings.
 //! - [`issue`]: an issue file: front matter (YAML, TOML or Pelican) + Markdown body.
+//! - [`fs`]: file helpers whose errors name the path (`read_text`, `replace_file`, `write_file`).
 //! - [`mojibake`]: detection and repair of UTF-8 text mis-decoded as Mac Roman or Windows-1252.
 //! - [`compose`]: Markdown to MJML and plain text, templates, MJML to HTML.
 //! - [`check`]: pre-flight checks that turn a composed issue into [`diagnostic::Diagnostic`]s.
 //! - [`message`]: the per-recipient RFC 5322 message, built the same way for `preview`, `--dry-run` and `send`.
-//! - [`audience`]: who may be mailed: address identity, and the store (SQLite) of what came back (unsubscribes, bounces, complaints).
-//! - [`subscribers`]: `subscribers.toml`, streamed line by line (a million entries load in about a second).
+//! - [`audience`]: who may be mailed: the one address identity ([`audience::AddressKey`]), unsubscribe tokens,
+//!   the store (SQLite) of what came back (unsubscribes, bounces, complaints),
+//!   `subscribers.toml` (streamed line by line; a million entries load in about a second).
 //! - [`send`]: delivery over SMTP: one connection per worker, rate limits, retries, a crash-safe journal, the report.
 //! - [`serve`]: `letterpress serve`, a live preview (phone, desktop, plain text, envelope) that re-renders on save.
 //! - [`new_issue`]: `letterpress new`, the next issue file (number, date by cadence, skeleton).
@@ -29,6 +31,7 @@ pub mod compose;
 pub mod config;
 pub mod diagnostic;
 pub mod error;
+pub mod fs;
 pub mod issue;
 pub mod message;
 pub mod mojibake;
@@ -36,6 +39,8 @@ pub mod new_issue;
 pub mod pipeline;
 pub mod send;
 pub mod serve;
-pub mod subscribers;
+
+/// The subscriber list; it lives in [`audience::subscribers`] (this path is kept for callers).
+pub use audience::subscribers;
 
 pub use error::{Error, Result};

@@ -8,14 +8,12 @@
 
 use std::time::SystemTime;
 
-use base64::Engine as _;
-use hmac::{Hmac, Mac};
 use lettre::message::header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue};
 use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 use lettre::Address;
-use sha2::{Digest, Sha256};
 
-use crate::compose::links::encode_component;
+use crate::audience::address::wire_address;
+use crate::audience::{AddressKey, Tokens};
 use crate::compose::RenderedEmail;
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -75,55 +73,14 @@ impl Recipient {
     }
 }
 
-/// Signs unsubscribe tokens: an HMAC-SHA256 of the lower-cased address, so a
-/// stranger who knows an address cannot unsubscribe it.
-#[derive(Clone)]
-pub struct UnsubscribeSigner {
-    secret: Vec<u8>,
-}
-
-impl std::fmt::Debug for UnsubscribeSigner {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("UnsubscribeSigner { secret: <hidden> }")
-    }
-}
-
-impl UnsubscribeSigner {
-    /// A signer with this secret.
-    pub fn new(secret: impl Into<Vec<u8>>) -> Self {
-        UnsubscribeSigner {
-            secret: secret.into(),
-        }
-    }
-
-    /// The token for `email`: 22 characters of URL-safe base64.
-    pub fn token(&self, email: &str) -> String {
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes any key length");
-        mac.update(email.to_ascii_lowercase().as_bytes());
-        let tag = mac.finalize().into_bytes();
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&tag[..16])
-    }
-
-    /// True when `token` is the one for `email` (constant time).
-    pub fn verify(&self, email: &str, token: &str) -> bool {
-        let Ok(raw) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token) else {
-            return false;
-        };
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes any key length");
-        mac.update(email.to_ascii_lowercase().as_bytes());
-        mac.verify_truncated_left(&raw).is_ok() && raw.len() == 16
-    }
-}
-
 /// How a message is being built.
 #[derive(Debug, Clone, Default)]
 pub struct MessageOptions {
     /// A test send: subject prefixed `[TEST] ` and a unique Message-ID, so the
     /// mailbox does not deduplicate repeated tests.
     pub test: bool,
-    /// The secret for unsubscribe tokens; required when the URL has `{token}`.
+    /// The list secret (at least 32 bytes): it seals the unsubscribe tokens
+    /// and keys the Message-IDs, so it is required.
     pub unsubscribe_secret: Option<Vec<u8>>,
     /// DKIM signing, when configured.
     pub dkim: Option<std::sync::Arc<lettre::message::dkim::DkimConfig>>,
@@ -293,6 +250,20 @@ pub fn qp_encode(text: &str, soft_end: bool) -> Vec<u8> {
     out
 }
 
+/// The list's [`Tokens`] from its secret: refused when the secret is missing
+/// or shorter than 32 bytes, with the environment variable to set.
+pub fn list_tokens(config: &Config, secret: Option<&[u8]>) -> Result<Tokens> {
+    let var = &config.unsubscribe.secret_env;
+    let Some(secret) = secret else {
+        return Err(Error::Usage(format!(
+            "the list secret is not set; export {var} (at least 32 random bytes, e.g. \
+             `export {var}=$(head -c 32 /dev/urandom | base64)`, kept out of git and the same \
+             for `send` and `listen`): it seals unsubscribe tokens and keys Message-IDs"
+        )));
+    };
+    Tokens::new(secret).map_err(|e| Error::Usage(format!("${var}: {e}")))
+}
+
 /// Everything per-issue that every recipient's message shares.
 #[derive(Debug, Clone)]
 pub struct MessageTemplate {
@@ -302,10 +273,13 @@ pub struct MessageTemplate {
     html: SlottedBody,
     text: SlottedBody,
     headers: Vec<HeaderValue>,
-    unsubscribe_url: Option<String>,
+    /// `[listen]`, which makes the unsubscribe URL from a token.
+    listen: crate::config::Listen,
+    /// The list the tokens are bound to ([`Config::list_id`]).
+    list_id: String,
     /// `mailto:…?subject=unsubscribe`, the same for every recipient.
     unsubscribe_mailto: Option<String>,
-    signer: Option<UnsubscribeSigner>,
+    tokens: Tokens,
     id_prefix: String,
     id_domain: String,
     test: bool,
@@ -342,11 +316,7 @@ impl MessageTemplate {
             .as_deref()
             .map(|r| r.parse::<Mailbox>().expect("validated in Config::parse"));
         let domain = from.email.domain().to_string();
-        let list_id = config
-            .newsletter
-            .list_id
-            .clone()
-            .unwrap_or_else(|| domain.clone());
+        let list_id = config.list_id();
         let name = config.newsletter.name.replace(['"', '\\'], "");
         let mut headers = vec![
             header("List-Id", format!("\"{name}\" <{list_id}>")),
@@ -355,16 +325,7 @@ impl MessageTemplate {
         ];
         let archive = issue.web_url().unwrap_or(&config.newsletter.web_url);
         headers.push(header("List-Archive", format!("<{archive}>")));
-        let unsubscribe_url = config.unsubscribe.url.clone();
-        let signer = match (&unsubscribe_url, opts.unsubscribe_secret) {
-            (Some(u), None) if u.contains("{token}") => {
-                return Err(Error::Usage(format!(
-                    "unsubscribe.url contains {{token}} but the secret is not set; export {} (a long random string, kept out of git)",
-                    config.unsubscribe.secret_env
-                )))
-            }
-            (_, secret) => secret.map(UnsubscribeSigner::new),
-        };
+        let tokens = list_tokens(config, opts.unsubscribe_secret.as_deref())?;
         let subject = if opts.test {
             format!("[TEST] {}", email.subject)
         } else {
@@ -378,13 +339,14 @@ impl MessageTemplate {
             html: SlottedBody::new(&email.html),
             text: SlottedBody::new(&email.text),
             headers,
-            unsubscribe_url,
+            listen: config.listen.clone(),
+            list_id,
             unsubscribe_mailto: config
                 .unsubscribe
                 .mailto
                 .as_ref()
                 .map(|m| format!("mailto:{m}?subject=unsubscribe")),
-            signer,
+            tokens,
             id_prefix,
             id_domain: domain,
             test: opts.test,
@@ -392,42 +354,34 @@ impl MessageTemplate {
         })
     }
 
-    /// The Message-ID for `email`: derived from issue and address, stable
-    /// across retries and resumes.
-    pub fn message_id(&self, email: &Address) -> String {
-        let email: &str = email.as_ref();
-        let digest = Sha256::digest(email.to_ascii_lowercase().as_bytes());
-        let hex: String = digest[..10].iter().map(|b| format!("{b:02x}")).collect();
+    /// The Message-ID for `key`: derived from the issue and a keyed HMAC of
+    /// the address (nobody without the list secret can confirm a guessed
+    /// address from it), stable across retries and resumes.
+    pub fn message_id(&self, key: &AddressKey) -> String {
+        let tag = self.tokens.message_id_tag(key);
         if self.test {
             let nanos = SystemTime::now()
                 .duration_since(SystemTime::UNIX_EPOCH)
                 .map_or(0, |d| d.as_nanos());
-            format!("<{}.{hex}.test{nanos}@{}>", self.id_prefix, self.id_domain)
+            format!("<{}.{tag}.test{nanos}@{}>", self.id_prefix, self.id_domain)
         } else {
-            format!("<{}.{hex}@{}>", self.id_prefix, self.id_domain)
+            format!("<{}.{tag}@{}>", self.id_prefix, self.id_domain)
         }
     }
 
-    /// The unsubscribe URL for `email`, if one is configured.
-    pub fn unsubscribe_url(&self, email: &Address) -> Option<String> {
-        let template = self.unsubscribe_url.as_ref()?;
-        let email: &str = email.as_ref();
-        let token = self
-            .signer
-            .as_ref()
-            .map(|s| s.token(email))
-            .unwrap_or_default();
-        Some(
-            template
-                .replace("{token}", &token)
-                .replace("{email}", &encode_component(email)),
-        )
+    /// The unsubscribe URL for `key`, `{listen.public_url}/unsubscribe/{token}`,
+    /// when `public_url` is configured.
+    pub fn unsubscribe_url(&self, key: &AddressKey) -> Option<String> {
+        self.listen
+            .unsubscribe_url(&self.tokens.unsubscribe(&self.list_id, key))
     }
 
     /// Builds the message for one recipient.
     pub fn build(&self, recipient: &Recipient) -> Result<OutgoingMessage> {
         let email: &str = recipient.email.as_ref();
-        let web_unsub = self.unsubscribe_url(&recipient.email);
+        let key = AddressKey::parse(email)
+            .map_err(|e| Error::Usage(format!("cannot build the message for {email}: {e}")))?;
+        let web_unsub = self.unsubscribe_url(&key);
         let mailto_unsub = self.unsubscribe_mailto.as_ref();
         let values = SlotValues {
             name: recipient.clean_name(),
@@ -437,10 +391,11 @@ impl MessageTemplate {
                 .or_else(|| mailto_unsub.cloned())
                 .unwrap_or_default(),
         };
-        let message_id = self.message_id(&recipient.email);
+        let message_id = self.message_id(&key);
+        // The domain as its A-label: only a non-ASCII local part needs SMTPUTF8.
         let to = Mailbox::new(
             Some(values.name.clone()).filter(|n| !n.is_empty()),
-            recipient.email.clone(),
+            wire_address(&recipient.email),
         );
 
         let mut builder = lettre::Message::builder()
@@ -588,15 +543,5 @@ mod tests {
         );
         let text = decode_qp(&body.fill(&values, Context::Text));
         assert!(text.contains("Hi <script>&\""));
-    }
-
-    #[test]
-    fn tokens_verify_and_differ() {
-        let s = UnsubscribeSigner::new("k");
-        let t = s.token("A@Example.com");
-        assert_eq!(t.len(), 22);
-        assert!(s.verify("a@example.com", &t));
-        assert!(!s.verify("b@example.com", &t));
-        assert!(!UnsubscribeSigner::new("other").verify("a@example.com", &t));
     }
 }

@@ -14,7 +14,8 @@ use minijinja::context;
 
 use crate::compose::template::{Templates, NEW_ISSUE};
 use crate::config::Config;
-use crate::error::{read_text, Error, Result};
+use crate::error::{Error, Result};
+use crate::fs::read_text;
 use crate::issue::Issue;
 
 /// What `new` needs to know about one existing issue file.

@@ -7,7 +7,8 @@ use crate::check;
 use crate::compose::{Composer, RenderedEmail};
 use crate::config::Config;
 use crate::diagnostic::Diagnostic;
-use crate::error::{read_text, Result};
+use crate::error::Result;
+use crate::fs::read_text;
 use crate::issue::Issue;
 use crate::message::{MessageOptions, MessageTemplate, OutgoingMessage, Recipient};
 

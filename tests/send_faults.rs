@@ -33,8 +33,8 @@ postal_address = "1 Test Street"
 [paths]
 templates = "{t}"
 issues = "{i}"
-[unsubscribe]
-url = "https://fault.example/u?e={{email}}&t={{token}}"
+[listen]
+public_url = "https://fault.example"
 [smtp]
 url = "smtp://127.0.0.1:1"
 "#,
@@ -53,7 +53,7 @@ fn template(config: &Config) -> Arc<MessageTemplate> {
     .unwrap();
     let opts = MessageOptions {
         test: false,
-        unsubscribe_secret: Some(b"test-secret".to_vec()),
+        unsubscribe_secret: Some(b"test-secret-of-at-least-32-bytes".to_vec()),
         dkim: None,
     };
     Arc::new(MessageTemplate::new(&c.email, &c.issue, config, opts).unwrap())
@@ -360,4 +360,38 @@ async fn plaintext_to_a_non_loopback_host_is_refused() {
     );
     s.allow_plaintext = true;
     assert!(Connection::open(&s).await.is_ok());
+}
+
+fn envelope(to: &str) -> lettre::address::Envelope {
+    lettre::address::Envelope::new(
+        Some("news@fault.example".parse().unwrap()),
+        vec![to.parse().unwrap()],
+    )
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejection_carries_its_parsed_enhanced_status_code() {
+    let peer = Peer::start(PeerConfig::default()).await;
+    let mut c = Connection::open(&settings(peer.port, 2.0)).await.unwrap();
+    let body = b"Subject: x\r\n\r\nx\r\n";
+    let e = c
+        .send(&envelope("rcpt550-e@peer.example"), body, || Ok(()))
+        .await
+        .unwrap_err();
+    let status = e.enhanced_status().expect("the peer sends 5.1.1");
+    assert_eq!((status.class, status.subject, status.detail), (5, 1, 1));
+    let e = c
+        .send(&envelope("always451-e@peer.example"), body, || Ok(()))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.enhanced_status().map(|s| s.to_string()).as_deref(),
+        Some("4.7.1")
+    );
+    // The connection survived both (RSET), and the next message goes through.
+    assert!(c
+        .send(&envelope("ok@peer.example"), body, || Ok(()))
+        .await
+        .is_ok());
 }

@@ -28,8 +28,8 @@ postal_address = "1 Test Street"
 templates = {t:?}
 issues = {i:?}
 journal = "journal"
-[unsubscribe]
-url = "https://resume.example/u?e={{email}}&t={{token}}"
+[listen]
+public_url = "https://resume.example"
 [smtp]
 url = "smtp://127.0.0.1:1"
 connections = {CONNECTIONS}
@@ -56,7 +56,10 @@ fn send(dir: &std::path::Path, port: u16) -> std::process::Command {
         .arg("send")
         .arg(common::root().join(ISSUE))
         .args(["--yes", "--smtp", &format!("smtp://127.0.0.1:{port}")])
-        .env("LETTERPRESS_UNSUBSCRIBE_SECRET", "resume-secret")
+        .env(
+            "LETTERPRESS_UNSUBSCRIBE_SECRET",
+            "resume-secret-of-at-least-32-bytes",
+        )
         .stdin(Stdio::null());
     c
 }

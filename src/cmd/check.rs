@@ -7,7 +7,7 @@ use letterpress::check::has_errors;
 use letterpress::compose::Composer;
 use letterpress::config::Config;
 use letterpress::diagnostic::Severity;
-use letterpress::error::{read_text, write_file};
+use letterpress::fs::{read_text, write_file};
 use letterpress::pipeline::compose_file;
 use letterpress::{issue, mojibake, Result};
 

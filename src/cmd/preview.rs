@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use letterpress::compose::Composer;
 use letterpress::config::Config;
-use letterpress::error::replace_file;
+use letterpress::fs::replace_file;
 use letterpress::issue;
 use letterpress::pipeline::compose_file;
 use letterpress::Result;

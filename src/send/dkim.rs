@@ -25,7 +25,8 @@ use rsa::pkcs8::DecodePrivateKey;
 use rsa::traits::PublicKeyParts;
 
 use crate::config::Dkim;
-use crate::error::{read_text, Error, Result};
+use crate::error::{Error, Result};
+use crate::fs::read_text;
 
 /// The headers every signature covers, in this order.
 pub const SIGNED_HEADERS: [&str; 7] = [

@@ -81,7 +81,7 @@ pub struct Completion {
 /// The journal read back.
 #[derive(Debug, Default)]
 pub struct Replay {
-    /// Lower-cased address → last known state (since the last `--resend`).
+    /// [`key`] of the address → last known state (since the last `--resend`).
     pub states: HashMap<String, State>,
     /// Set when the last run finished with nothing left to send.
     pub completed: Option<Completion>,
@@ -214,12 +214,14 @@ fn unesc(s: &str) -> String {
         .into_owned()
 }
 
-/// The key an address is journaled under.
+/// The key an address is journaled under: its
+/// [`AddressKey`](crate::audience::AddressKey), so every spelling of one
+/// address is one recipient. (Text that is no address, which the list never
+/// lets through, is kept lower-cased.)
 pub fn key(email: &str) -> String {
-    if email.is_ascii() {
-        email.to_ascii_lowercase()
-    } else {
-        email.to_lowercase()
+    match crate::audience::AddressKey::parse(email) {
+        Ok(k) => k.as_str().to_string(),
+        Err(_) => email.to_lowercase(),
     }
 }
 
@@ -502,7 +504,7 @@ fn replay(bytes: &[u8], issue_key: &str, path: &Path) -> Result<(Replay, usize)>
                 true
             }
             ("A", 3) => {
-                r.states.insert(unesc(f[2]), State::InDoubt);
+                r.states.insert(key(&unesc(f[2])), State::InDoubt);
                 true
             }
             (k @ ("D" | "F" | "T" | "U" | "X"), 5) => {
@@ -516,7 +518,9 @@ fn replay(bytes: &[u8], issue_key: &str, path: &Path) -> Result<(Replay, usize)>
                     "U" => State::InDoubt,
                     _ => State::Pending,
                 };
-                r.states.insert(unesc(f[2]), state);
+                // Re-keyed, so a journal written before keys were
+                // AddressKeys (IDN domains in Unicode) still matches.
+                r.states.insert(key(&unesc(f[2])), state);
                 true
             }
             ("E", 6) => {

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::error::{write_file, Result};
+use crate::error::Result;
+use crate::fs::write_file;
 
 /// A recipient that did not get the message.
 #[derive(Debug, Clone, PartialEq, Eq)]

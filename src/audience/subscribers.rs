@@ -18,8 +18,9 @@
 //! accepted language is exactly TOML and every error still names its line.
 //!
 //! Both paths apply the same rules: an invalid address is an error naming its
-//! line; unknown keys are rejected; control characters in names are rejected;
-//! duplicate addresses (compared case-insensitively) are reported and kept
+//! line (the one grammar of [`crate::audience::address`]); unknown keys are
+//! rejected; control characters in names are rejected; duplicate addresses
+//! (compared as [`AddressKey`]s: IDNA, NFC, case) are reported and kept
 //! once — and if any copy says `unsubscribed` or `bounced`, that wins, so a
 //! duplicate can never re-subscribe someone.
 
@@ -31,6 +32,7 @@ use chrono::NaiveDate;
 use lettre::Address;
 use serde::Deserialize;
 
+use crate::audience::AddressKey;
 use crate::error::{Error, Result};
 
 /// Where a subscriber stands.
@@ -193,7 +195,7 @@ pub fn from_file(path: &Path) -> Result<Subscribers> {
         })?;
         if parser.feed(line).map_err(at)? == Step::Fallback {
             drop(parser);
-            let text = crate::error::read_text(path)?;
+            let text = crate::fs::read_text(path)?;
             return parse_toml(&text).map_err(at);
         }
     }
@@ -298,10 +300,16 @@ impl Builder {
             joined: raw.joined.map(|(d, _)| d),
             line: u32::try_from(email_line).unwrap_or(u32::MAX),
         };
-        let hash = self.hash(sub.email.as_ref());
+        let key = AddressKey::parse(&email_text).map_err(|why| ParseError {
+            line: email_line,
+            message: format!("invalid address `{}`: {why}", email_text.escape_debug()),
+        })?;
+        let hash = self.hasher.hash_one(key.as_str());
         let list = &mut self.out.list;
+        // Keys are not kept (they would cost as much memory as the
+        // addresses); on a hash match, the one candidate's key is recomputed.
         let found = self.index.find(hash, |&(h, i)| {
-            h == hash && same_address(list[i as usize].email.as_ref(), sub.email.as_ref())
+            h == hash && AddressKey::parse(list[i as usize].email.as_ref()).as_ref() == Ok(&key)
         });
         if let Some(&(_, i)) = found {
             let first = &mut list[i as usize];
@@ -345,72 +353,16 @@ impl Builder {
         i
     }
 
-    fn hash(&self, email: &str) -> u64 {
-        address_hash(&self.hasher, email)
-    }
-
     fn finish(mut self) -> Subscribers {
         self.out.list.shrink_to_fit();
         self.out
     }
 }
 
-fn address_hash(hasher: &impl BuildHasher, email: &str) -> u64 {
-    // Hash the lower-cased bytes; ASCII (nearly every address) without allocating.
-    let mut buf = [0u8; 128];
-    if email.is_ascii() && email.len() <= buf.len() {
-        let b = &mut buf[..email.len()];
-        b.copy_from_slice(email.as_bytes());
-        b.make_ascii_lowercase();
-        hasher.hash_one(&*b)
-    } else {
-        hasher.hash_one(email.to_lowercase().as_bytes())
-    }
-}
-
-/// Addresses compare case-insensitively (both parts), as the issue asks.
-fn same_address(a: &str, b: &str) -> bool {
-    if a.is_ascii() && b.is_ascii() {
-        a.eq_ignore_ascii_case(b)
-    } else {
-        a.chars()
-            .flat_map(char::to_lowercase)
-            .eq(b.chars().flat_map(char::to_lowercase))
-    }
-}
-
-/// Checks an address as SMTP will need it.
+/// Checks an address against the one address grammar
+/// ([`crate::audience::address`]): what loads here also sends.
 pub fn validate_address(text: &str) -> Result<Address, String> {
-    if text.is_empty() {
-        return Err("it is empty".into());
-    }
-    if let Some(c) = text.chars().find(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!(
-            "it contains {c:?}; write a bare address such as ada@example.com"
-        ));
-    }
-    if text.contains(['<', '>']) {
-        return Err(
-            "write the bare address, without <angle brackets>; put the name in `name`".into(),
-        );
-    }
-    let address: Address = text
-        .parse()
-        .map_err(|e: lettre::address::AddressError| match e {
-            lettre::address::AddressError::MissingParts => "it has no @domain part".to_string(),
-            lettre::address::AddressError::InvalidUser => {
-                "the part before @ is not valid".to_string()
-            }
-            lettre::address::AddressError::InvalidDomain => "the domain is not valid".to_string(),
-            other => other.to_string(),
-        })?;
-    if !address.domain().contains('.') && !address.domain().starts_with('[') {
-        return Err(format!(
-            "the domain `{}` has no dot; mail cannot be delivered there",
-            address.domain()
-        ));
-    }
-    Ok(address)
+    crate::audience::address::validate(text).map_err(|e| e.to_string())
 }
 
 /// The streaming line parser. `feed` answers `Fallback` on any construct it
@@ -791,6 +743,9 @@ joined = "2023-12-31"
             ("[[subscriber]]\nemail = \"Ada <a@example.com>\"\n", 2),
             ("[[subscriber]]\nemail = \"a@localhost\"\n", 2),
             ("[[subscriber]]\nname = \"x\"\n\nemail = \"@example.com\"\n", 4),
+            // #14 item 10: the list grammar is the message builder's.
+            ("[[subscriber]]\nemail = \"a@example.com\"\n\n[[subscriber]]\nemail = \"user@[127.0.0.1]\"\n", 5),
+            ("[[subscriber]]\nemail = '\"a@b\"@example.com'\n", 2),
         ] {
             let e = parse(text).unwrap_err();
             assert_eq!(e.line, line, "{text}: {e}");
@@ -798,6 +753,32 @@ joined = "2023-12-31"
             // The TOML path agrees.
             assert_eq!(parse_toml(text).unwrap_err(), e);
         }
+    }
+
+    #[test]
+    fn overlong_addresses_are_rejected_at_load() {
+        let long = format!("{}@{}.example.com", "a".repeat(64), "b".repeat(231));
+        assert_eq!(long.len(), 308);
+        let text = format!(
+            "[[subscriber]]\nemail = \"ok@example.com\"\n[[subscriber]]\nemail = \"{long}\"\n"
+        );
+        let e = parse(&text).unwrap_err();
+        assert_eq!(e.line, 4, "{e}");
+        assert!(e.message.contains("254"), "{e}");
+        assert_eq!(parse_toml(&text).unwrap_err(), e);
+    }
+
+    #[test]
+    fn equivalent_spellings_are_one_subscriber() {
+        let text = "[[subscriber]]\nemail = \"a@bücher.example\"\nstatus = \"unsubscribed\"\n\
+                    [[subscriber]]\nemail = \"A@xn--bcher-kva.example\"\n\
+                    [[subscriber]]\nemail = \"jose\u{301}@example.com\"\n\
+                    [[subscriber]]\nemail = \"JOS\u{c9}@example.com\"\n";
+        let s = parse(text).unwrap();
+        assert_eq!(s.list.len(), 2, "{:?}", s.list);
+        assert_eq!(s.duplicates.len(), 2);
+        assert_eq!(s.list[0].status, Status::Unsubscribed);
+        assert_eq!(s.active().count(), 1);
     }
 
     #[test]
@@ -897,7 +878,7 @@ joined = "2023-12-31"
 
     #[test]
     fn shipped_example_parses() {
-        let text = include_str!("../subscribers.example.toml");
+        let text = include_str!("../../subscribers.example.toml");
         let (fast, slow) = both(text);
         same(&fast, &slow);
         assert!(fast.active().count() >= 2);
