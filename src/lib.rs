@@ -26,6 +26,7 @@
 //! - [`new_issue`]: `letterpress new`, the next issue file (number, date by cadence, skeleton).
 
 pub mod audience;
+pub mod bounces;
 pub mod check;
 pub mod compose;
 pub mod config;
