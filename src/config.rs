@@ -207,7 +207,7 @@ fn default_secret_env() -> String {
 }
 
 /// `[listen]`: the public unsubscribe service.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Listen {
     /// The public base URL where `letterpress listen` is reachable (behind TLS),
@@ -215,6 +215,37 @@ pub struct Listen {
     /// `{public_url}/unsubscribe/{token}`, and the one-click POST goes there too.
     #[serde(default)]
     pub public_url: Option<String>,
+    /// Seconds a client has to send a request's headers (also how long an idle
+    /// keep-alive connection stays open): slow clients cannot hold the server.
+    #[serde(default = "default_header_timeout")]
+    pub header_timeout_seconds: f64,
+    /// Seconds a client has to send a request's body once its headers are in.
+    #[serde(default = "default_body_timeout")]
+    pub body_timeout_seconds: f64,
+    /// Connections served at once; more wait in the kernel's queue.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+}
+
+impl Default for Listen {
+    fn default() -> Self {
+        Listen {
+            public_url: None,
+            header_timeout_seconds: default_header_timeout(),
+            body_timeout_seconds: default_body_timeout(),
+            max_connections: default_max_connections(),
+        }
+    }
+}
+
+fn default_header_timeout() -> f64 {
+    10.0
+}
+fn default_body_timeout() -> f64 {
+    10.0
+}
+fn default_max_connections() -> usize {
+    1024
 }
 
 impl Listen {
@@ -229,7 +260,8 @@ impl Listen {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Audience {
-    /// The audience store (SQLite), relative to the config file.
+    /// The audience store (SQLite), relative to the config file; holds
+    /// addresses, so keep it out of git and back it up (docs/deploy.md).
     #[serde(default = "default_store")]
     pub store: PathBuf,
     /// When `listen` runs on another machine: its public base URL, from which
@@ -461,6 +493,26 @@ impl Config {
                     )
                 }
             }
+        }
+        for (key, v) in [
+            (
+                "listen.header_timeout_seconds",
+                self.listen.header_timeout_seconds,
+            ),
+            (
+                "listen.body_timeout_seconds",
+                self.listen.body_timeout_seconds,
+            ),
+        ] {
+            if !(0.05..=3600.0).contains(&v) {
+                return bad(
+                    key,
+                    format!("{v} is out of range; write a number of seconds between 0.05 and 3600"),
+                );
+            }
+        }
+        if self.listen.max_connections == 0 {
+            return bad("listen.max_connections", "must be at least 1".into());
         }
         if let Some(u) = &self.audience.remote_url {
             if !matches!(

@@ -19,9 +19,10 @@
 //! - [`check`]: pre-flight checks that turn a composed issue into [`diagnostic::Diagnostic`]s.
 //! - [`message`]: the per-recipient RFC 5322 message, built the same way for `preview`, `--dry-run` and `send`.
 //! - [`audience`]: who may be mailed: the one address identity ([`audience::AddressKey`]), unsubscribe tokens,
-//!   the store (SQLite) of what came back (unsubscribes, bounces, complaints),
+//!   the audience store (SQLite) of what came back (unsubscribes, bounces, complaints),
 //!   `subscribers.toml` (streamed line by line; a million entries load in about a second).
 //! - [`send`]: delivery over SMTP: one connection per worker, rate limits, retries, a crash-safe journal, the report.
+//! - [`listen`]: `letterpress listen`, the public service behind every unsubscribe URL (pages, one-click, the events export).
 //! - [`serve`]: `letterpress serve`, a live preview (phone, desktop, plain text, envelope) that re-renders on save.
 //! - [`new_issue`]: `letterpress new`, the next issue file (number, date by cadence, skeleton).
 
@@ -34,6 +35,7 @@ pub mod diagnostic;
 pub mod error;
 pub mod fs;
 pub mod issue;
+pub mod listen;
 pub mod message;
 pub mod mojibake;
 pub mod new_issue;

@@ -190,7 +190,7 @@ fn failures_are_reported_with_the_server_reply_and_retry_failed_retries_them() {
     let dir = project(0);
     std::fs::write(
         dir.path().join("subscribers.toml"),
-        "[[subscriber]]\nemail = \"ok1@resume.example\"\n[[subscriber]]\nemail = \"rcpt550-x@resume.example\"\n\
+        "[[subscriber]]\nemail = \"ok1@resume.example\"\n[[subscriber]]\nemail = \"data554-x@resume.example\"\n\
          [[subscriber]]\nemail = \"always451-y@resume.example\"\n[[subscriber]]\nemail = \"ok2@resume.example\"\n",
     )
     .unwrap();
@@ -198,14 +198,17 @@ fn failures_are_reported_with_the_server_reply_and_retry_failed_retries_them() {
     let out = text(&o);
     assert_eq!(o.status.code(), Some(4), "{out}");
     assert!(out.contains("sent 2 of 4"), "{out}");
-    assert!(out.contains("rcpt550-x@resume.example  550 5.1.1 <nobody>: Recipient address rejected: User unknown"), "{out}");
+    assert!(
+        out.contains("data554-x@resume.example  554 5.6.0 Message content rejected"),
+        "{out}"
+    );
     assert!(
         out.contains("always451-y@resume.example  451 4.7.1 Greylisted"),
         "{out}"
     );
     let tsv = std::fs::read_to_string(dir.path().join("journal/issue-12.problems.tsv")).unwrap();
     assert!(
-        tsv.contains("failed\trcpt550-x@resume.example\t550\t"),
+        tsv.contains("failed\tdata554-x@resume.example\t554\t"),
         "{tsv}"
     );
     assert!(
@@ -213,12 +216,14 @@ fn failures_are_reported_with_the_server_reply_and_retry_failed_retries_them() {
         "{tsv}"
     );
 
-    // Resuming retries the deferred one only; the 550 is not retried.
+    // Resuming retries the deferred one only; the 554 is not retried. (A
+    // content refusal, 5.6.0, is no bounce: --retry-failed is for it. A
+    // 5.1.1 would be a hard bounce, suppressed in the store: tests/audience_e2e.rs.)
     let o = send(dir.path(), peer.port).output().unwrap();
     assert_eq!(o.status.code(), Some(4), "{}", text(&o));
     assert!(text(&o).contains("sent 0 of 1"), "{}", text(&o));
     assert_eq!(
-        peer.state.lock().unwrap().attempts["rcpt550-x@resume.example"],
+        peer.state.lock().unwrap().attempts["data554-x@resume.example"],
         1
     );
     // --retry-failed includes it again.
@@ -228,7 +233,7 @@ fn failures_are_reported_with_the_server_reply_and_retry_failed_retries_them() {
         .unwrap();
     assert!(text(&o).contains("of 2"), "{}", text(&o));
     assert_eq!(
-        peer.state.lock().unwrap().attempts["rcpt550-x@resume.example"],
+        peer.state.lock().unwrap().attempts["data554-x@resume.example"],
         2
     );
     assert_eq!(

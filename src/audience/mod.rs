@@ -12,7 +12,8 @@
 //! - [`token`]: [`Tokens`], the opaque, list-bound tokens in unsubscribe URLs
 //!   (and the keyed tag in Message-IDs).
 //! - [`subscribers`]: `subscribers.toml`, streamed line by line.
-//! - [`store`]: the audience store (SQLite event log) and its suppressions.
+//! - [`store`]: the audience store (SQLite): events in, suppressions out.
+//! - [`remote`]: pulling the events of a `listen` that runs on another machine.
 //!
 //! ```text
 //!  subscribers.toml ──▶ Subscribers ──┐
@@ -23,9 +24,94 @@
 //! ```
 
 pub mod address;
+pub mod remote;
 pub mod store;
 pub mod subscribers;
 pub mod token;
 
 pub use address::{AddressError, AddressKey};
 pub use token::{TokenError, Tokens};
+
+use crate::message::Recipient;
+use store::{EventKind, Suppressions};
+use subscribers::{Status, Subscribers};
+
+/// Active readers the store says must not be mailed, by reason.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Skipped {
+    /// They unsubscribed (one-click, the page, or `audience unsubscribe`).
+    pub unsubscribed: usize,
+    /// Their address bounced for good.
+    pub bounced: usize,
+    /// They reported the newsletter as spam.
+    pub complained: usize,
+}
+
+impl Skipped {
+    /// All of them.
+    pub fn total(&self) -> usize {
+        self.unsubscribed + self.bounced + self.complained
+    }
+
+    /// `skipped 12 unsubscribed, 3 bounced` (reasons with none are left
+    /// out); empty when nobody was skipped.
+    pub fn summary(&self) -> String {
+        let parts: Vec<String> = [
+            (self.unsubscribed, "unsubscribed"),
+            (self.bounced, "bounced"),
+            (self.complained, "complained"),
+        ]
+        .into_iter()
+        .filter(|&(n, _)| n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect();
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!("skipped {}", parts.join(", "))
+        }
+    }
+}
+
+/// Who may be mailed: the list's active readers less the suppressed ones.
+#[derive(Debug, Default)]
+pub struct Mailable {
+    /// In list order.
+    pub recipients: Vec<Recipient>,
+    /// Active in the list but suppressed by the store.
+    pub skipped: Skipped,
+}
+
+/// The list's active readers minus the store's suppressions, compared as
+/// [`AddressKey`]s (so no spelling of a suppressed address slips through).
+/// Consumes the list, moving addresses and names rather than copying them.
+pub fn mailable(subscribers: Subscribers, suppressions: &Suppressions) -> Mailable {
+    let mut out = Mailable {
+        recipients: Vec::with_capacity(subscribers.list.len()),
+        skipped: Skipped::default(),
+    };
+    for sub in subscribers
+        .list
+        .into_iter()
+        .filter(|s| s.status == Status::Active)
+    {
+        if !suppressions.is_empty() {
+            // Every loaded address parses (the list grammar is this one).
+            if let Ok(key) = AddressKey::parse(sub.email.as_ref()) {
+                if let Some(why) = suppressions.get(&key) {
+                    match why.kind {
+                        EventKind::HardBounce => out.skipped.bounced += 1,
+                        EventKind::Complaint => out.skipped.complained += 1,
+                        _ => out.skipped.unsubscribed += 1,
+                    }
+                    continue;
+                }
+            }
+        }
+        out.recipients.push(Recipient {
+            email: sub.email,
+            name: sub.name.map(String::from),
+        });
+    }
+    out
+}

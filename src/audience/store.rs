@@ -409,7 +409,7 @@ impl Store {
         let mut flush = |current: Option<(String, Fold)>| -> Result<()> {
             if let Some((address, fold)) = current {
                 if let Some(s) = fold.finish() {
-                    map.insert(self.key(&address)?, s);
+                    map.insert(self.key(address), s);
                 }
             }
             Ok(())
@@ -554,8 +554,9 @@ impl Store {
         Ok(counts)
     }
 
-    fn key(&self, address: &str) -> Result<AddressKey> {
-        AddressKey::parse(address).map_err(|e| self.corrupt(format!("stored address: {e}")))
+    fn key(&self, address: String) -> AddressKey {
+        // Only keys (canonical already) are ever written.
+        AddressKey::from_canonical(address)
     }
 
     fn corrupt(&self, what: String) -> Error {
@@ -588,7 +589,7 @@ impl Store {
         let address: String = row.get(0).map_err(self.err("read"))?;
         let (kind, source, at_ms, detail) = self.row_event(row)?;
         Ok(Event {
-            address: self.key(&address)?,
+            address: self.key(address),
             kind,
             source,
             at_ms,

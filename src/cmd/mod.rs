@@ -9,6 +9,7 @@ use letterpress::config::Config;
 use letterpress::Result;
 
 pub mod check;
+pub mod listen;
 pub mod new;
 pub mod preview;
 pub mod send;
@@ -58,6 +59,8 @@ pub enum Command {
     Serve(serve::Args),
     /// Write the next issue file from templates/new-issue.md.
     New(new::Args),
+    /// Serve the unsubscribe URL of every message (the public service; see docs/deploy.md).
+    Listen(listen::Args),
 }
 
 /// Runs the command line.
@@ -69,5 +72,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Send(args) => send::run(args, &config()?),
         Command::Serve(args) => serve::run(args, &cli.config),
         Command::New(args) => new::run(args, &config()?),
+        Command::Listen(args) => listen::run(args, &config()?),
     }
 }

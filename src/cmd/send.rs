@@ -13,13 +13,14 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use letterpress::audience::Skipped;
 use letterpress::check;
 use letterpress::compose::Composer;
 use letterpress::config::Config;
 use letterpress::issue;
 use letterpress::message::{MessageOptions, MessageTemplate, Recipient};
 use letterpress::pipeline::{compose_file, unsubscribe_secret};
-use letterpress::send::journal::{self, Record};
+use letterpress::send::campaign::{self, Campaign};
 use letterpress::send::{self, dkim, Delivery, Limits, Report, SmtpSettings, Transport};
 use letterpress::subscribers;
 use letterpress::{Error, Result};
@@ -90,6 +91,12 @@ pub struct Args {
     #[arg(long)]
     pub force: bool,
 
+    /// Send without first pulling the unsubscribes of the `listen` at audience.remote_url
+    /// (which otherwise must succeed). Only when you know it has nothing new: readers who
+    /// unsubscribed there since the last pull would be mailed.
+    #[arg(long)]
+    pub skip_remote: bool,
+
     /// Allow an unencrypted SMTP connection to a server that is not on this machine
     /// (addresses and the password would cross the network in clear).
     #[arg(long)]
@@ -105,6 +112,13 @@ enum Mode {
 
 /// Runs `send`.
 pub fn run(args: Args, config: &Config) -> Result<ExitCode> {
+    // Every file a send creates holds readers' addresses (journal, problems
+    // report, audience store, outbox): owner-only, 0600 files in 0700 folders.
+    #[cfg(unix)]
+    // SAFETY: umask only sets this process's file-creation mask.
+    unsafe {
+        libc::umask(0o077);
+    }
     let mode = if !args.test.is_empty() {
         Mode::Test
     } else if args.dry_run {
@@ -204,14 +218,15 @@ pub fn run(args: Args, config: &Config) -> Result<ExitCode> {
         }
         Mode::DryRun => {
             let subs = load_subscribers(config, &args)?;
-            let replay = journal::peek(&journal_path, &key)?;
-            let sel = send::select(subs, &replay, args.retry_failed);
+            let (sel, skipped, replay) =
+                campaign::dry_run_selection(config, subs, &journal_path, &key, args.retry_failed)?;
             let dir = args
                 .outbox
                 .clone()
                 .unwrap_or_else(|| config.resolve(std::path::Path::new("outbox")))
                 .join(&key);
             clear_outbox(&dir)?;
+            describe_skipped(&skipped);
             describe_selection(&sel, &replay);
             let report = run_delivery(Delivery {
                 template: Arc::new(template),
@@ -262,65 +277,25 @@ fn send_to_list(
     journal_path: &std::path::Path,
 ) -> Result<ExitCode> {
     let subs = load_subscribers(config, &args)?;
-    let (journal, mut replay) = journal::Journal::open(journal_path, key)?;
-    if replay.torn_bytes > 0 {
-        eprintln!(
-            "note: the journal ended in a torn record ({} bytes, from a crash); it was cut off",
-            replay.torn_bytes
-        );
+    let opts = campaign::Options {
+        resend: args.resend,
+        retry_failed: args.retry_failed,
+        skip_remote: args.skip_remote,
+    };
+    let mut campaign = Campaign::open(config, subs, key, &composed.email, journal_path, opts)?;
+    for note in &campaign.notes {
+        eprintln!("note: {note}");
     }
-    if let Some(done) = &replay.completed {
-        if !args.resend && !args.retry_failed {
-            let when = chrono::DateTime::from_timestamp_millis(done.at_ms as i64)
-                .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-                .unwrap_or_default();
-            return Err(Error::Usage(format!(
-                "{key} was already sent to the whole list ({when}; {} delivered, {} failed in the last run). \
-                 Nothing was sent. Use --retry-failed to retry the failed recipients, or --resend to send it to everyone again.",
-                replay.delivered(),
-                replay.failed()
-            )));
-        }
-    }
-    if args.resend {
-        journal
-            .append(Record::Reset)
-            .map_err(|e| Error::io("write", journal_path, e))?;
-        replay = send::Replay::default();
-    }
-    let hash = send::content_hash(&composed.email);
-    if let Some(old) = &replay.content_hash {
-        if *old != hash && replay.delivered() > 0 {
-            eprintln!(
-                "warning: the issue changed since this send began; the {} recipients already sent to got the earlier version",
-                replay.delivered()
-            );
-        }
-    }
-    let sel = send::select(subs, &replay, args.retry_failed);
-    describe_selection(&sel, &replay);
-    if sel.recipients.is_empty() {
+    describe_skipped(&campaign.skipped);
+    describe_selection(&campaign.selection, &campaign.replay);
+    if campaign.selection.recipients.is_empty() {
         println!("nothing to send: every active subscriber has been handled");
-        journal
-            .append(Record::End {
-                sent: 0,
-                failed: 0,
-                deferred: 0,
-                complete: true,
-            })
-            .map_err(|e| Error::io("write", journal_path, e))?;
+        campaign.finish_empty()?;
         return Ok(ExitCode::SUCCESS);
     }
-    let question = format!(
-        "Send {} “{}” to {} recipient{} via {} ({} connection{})?",
-        key,
-        composed.email.subject,
-        sel.recipients.len(),
-        if sel.recipients.len() == 1 { "" } else { "s" },
-        settings.url,
-        limits.connections,
-        if limits.connections == 1 { "" } else { "s" },
-    );
+    let question = campaign
+        .confirmation(&composed.email.subject, &settings.url, limits.connections)
+        .question;
     if !args.yes {
         if !std::io::stdin().is_terminal() {
             return Err(Error::Usage(format!(
@@ -341,43 +316,44 @@ fn send_to_list(
     } else {
         println!("{question} (--yes)");
     }
-    let journal = Arc::new(journal);
-    journal
-        .append(Record::Start {
-            recipients: sel.recipients.len(),
-            content_hash: &hash,
-        })
-        .map_err(|e| Error::io("write", journal_path, e))?;
-    let total = sel.recipients.len();
+    let (recipients, journal) = campaign.begin()?;
+    let total = recipients.len();
     let report = run_delivery(Delivery {
         template: Arc::new(template),
-        recipients: sel.recipients,
+        recipients,
         transport: Transport::Smtp(settings),
         limits,
-        journal: Some(journal.clone()),
+        journal: Some(journal),
         progress: send::report::progress_bar(total),
         stop: Arc::new(AtomicBool::new(false)),
     })?;
-    let complete = report.nothing_left();
-    journal
-        .append(Record::End {
-            sent: report.sent,
-            failed: report.failed.len(),
-            deferred: report.deferred.len() + report.not_attempted,
-            complete,
-        })
-        .map_err(|e| Error::io("write", journal_path, e))?;
-    journal.sync()?;
+    // The summary comes first, whatever the disk says.
+    let skipped = campaign.skipped;
+    let finished = campaign.finish(&report);
     print!("{}", report.summary(20));
-    if !report.failed.is_empty() || !report.deferred.is_empty() {
-        let problems = journal_path.with_extension("problems.tsv");
-        report.write_problems(&problems)?;
+    if skipped.total() > 0 {
+        println!("{} (the audience store suppresses them)", skipped.summary());
+    }
+    let finished = match finished {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("{e}; the journal holds every outcome written before this, so `letterpress send {}` resumes safely once it is fixed", args.issue);
+            return Ok(ExitCode::from(EXIT_SEND_INCOMPLETE));
+        }
+    };
+    if finished.hard_bounces > 0 {
         println!(
-            "every failed and deferred recipient, with the server's reply: {}",
+            "{} address(es) do not exist (hard bounce); recorded in the audience store, so later issues skip them (`letterpress audience` lists them)",
+            finished.hard_bounces
+        );
+    }
+    if let Some(problems) = &finished.problems {
+        println!(
+            "every failed and deferred recipient of this issue, with the server's reply: {}",
             problems.display()
         );
     }
-    if !complete {
+    if !finished.complete {
         println!(
             "run `letterpress send {}` again to resume: delivered recipients are skipped",
             args.issue
@@ -461,6 +437,15 @@ fn load_subscribers(config: &Config, args: &Args) -> Result<subscribers::Subscri
     Ok(subs)
 }
 
+fn describe_skipped(skipped: &Skipped) {
+    if skipped.total() > 0 {
+        println!(
+            "audience store: {} of the active subscribers",
+            skipped.summary()
+        );
+    }
+}
+
 fn describe_selection(sel: &send::Selection, replay: &send::Replay) {
     if replay.runs == 0 {
         return;
@@ -489,6 +474,9 @@ fn parse_test_address(a: &str) -> Result<Recipient> {
     let mailbox: lettre::message::Mailbox = a
         .parse()
         .map_err(|e| Error::Usage(format!("--test {a:?}: not an address ({e}); write ada@example.com or \"Ada <ada@example.com>\"")))?;
+    if let Err(e) = letterpress::audience::address::validate(mailbox.email.as_ref()) {
+        return Err(Error::Usage(format!("--test {a:?}: {e}")));
+    }
     Ok(Recipient {
         email: mailbox.email,
         name: mailbox.name,

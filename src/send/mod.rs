@@ -7,10 +7,14 @@
 //! - [`journal`]: the crash-safe, append-only record of who got what.
 //! - [`report`]: the summary, the failures, the progress bar.
 //! - [`dkim`]: the signing configuration from `[dkim]`.
+//! - [`campaign`]: the list-send protocol: journal start/end/reset, who is
+//!   skipped and why, the confirmation question, hard bounces into the
+//!   audience store, the problems report.
 //!
 //! The message itself comes from [`crate::message::MessageTemplate::build`],
 //! the same code path as `preview`'s `.eml` and `send --dry-run`.
 
+pub mod campaign;
 pub mod dkim;
 pub mod engine;
 pub mod journal;
@@ -22,7 +26,6 @@ use sha2::{Digest, Sha256};
 use crate::compose::RenderedEmail;
 use crate::issue::Issue;
 use crate::message::Recipient;
-use crate::subscribers::Subscribers;
 
 pub use engine::{deliver, Delivery, Limits, Transport};
 pub use journal::{Journal, Replay, State};
@@ -66,20 +69,16 @@ pub struct Selection {
     pub resumed: usize,
 }
 
-/// Chooses this run's recipients: every active subscriber the journal does
-/// not show as delivered (or as failed, unless `retry_failed`). Consumes the
-/// list, moving addresses and names rather than copying them.
-pub fn select(subscribers: Subscribers, replay: &Replay, retry_failed: bool) -> Selection {
+/// Chooses this run's recipients from those the audience says may be
+/// mailed ([`crate::audience::mailable`]): everyone the journal does not
+/// show as delivered (or as failed, unless `retry_failed`).
+pub fn select(mailable: Vec<Recipient>, replay: &Replay, retry_failed: bool) -> Selection {
     let mut s = Selection {
-        recipients: Vec::with_capacity(subscribers.list.len()),
+        recipients: Vec::with_capacity(mailable.len()),
         ..Selection::default()
     };
-    for sub in subscribers
-        .list
-        .into_iter()
-        .filter(|s| s.status == crate::subscribers::Status::Active)
-    {
-        let email: &str = sub.email.as_ref();
+    for r in mailable {
+        let email: &str = r.email.as_ref();
         let state = if replay.states.is_empty() {
             None
         } else {
@@ -99,10 +98,7 @@ pub fn select(subscribers: Subscribers, replay: &Replay, retry_failed: bool) -> 
             Some(State::Pending) => s.resumed += 1,
             None => {}
         }
-        s.recipients.push(Recipient {
-            email: sub.email,
-            name: sub.name.map(String::from),
-        });
+        s.recipients.push(r);
     }
     s
 }

@@ -1,0 +1,192 @@
+//! `letterpress listen`: the public HTTP service behind every message's
+//! unsubscribe URL (axum on tokio, served by hyper with explicit limits).
+//!
+//! - `GET /unsubscribe/{token}` shows who and one button, and changes nothing
+//!   (mail providers' link scanners fetch every GET).
+//! - `POST /unsubscribe/{token}`, from that button or an RFC 8058 one-click
+//!   client (`List-Unsubscribe=One-Click`), records the unsubscribe and
+//!   answers 2xx only once it is durable (the store's [`GroupCommit`]); the
+//!   page then offers the signed undo, `POST /resubscribe/{token}`.
+//! - `GET /healthz`; `GET /api/events?since=ID`, the store's events for a
+//!   `send` on another machine ([`crate::audience::remote::pull`]), only with
+//!   the bearer token from the environment and only when that is set.
+//!
+//! A token that does not open gets the same 404 page whatever was wrong
+//! with it. Every response carries a strict CSP and the usual security
+//! headers; nothing redirects; every value shown is escaped. The access log
+//! (standard error, one JSON object a line) names routes, never a path, so
+//! neither tokens nor addresses reach it.
+//!
+//! [`GroupCommit`]: crate::audience::store::GroupCommit
+
+pub mod page;
+mod routes;
+mod server;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use crate::audience::store::{GroupCommit, Store};
+use crate::config::Config;
+use crate::error::{Error, Result};
+
+/// The shortest bearer token accepted for `/api/events`, in bytes.
+pub const MIN_API_TOKEN: usize = 32;
+
+/// How `listen` runs (from the command line).
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The address and port to listen on.
+    pub bind: SocketAddr,
+    /// Commit every request in its own transaction instead of in groups:
+    /// the benchmark's floor, never for production.
+    pub commit_each: bool,
+}
+
+/// The limits that keep a public server standing (from `[listen]`).
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Time a client has to send a request's headers, and the longest an idle
+    /// keep-alive connection stays open.
+    pub header_timeout: Duration,
+    /// Time a client has to send a request's body once its headers are in.
+    pub body_timeout: Duration,
+    /// The largest request body read (a form or a one-click POST is tiny).
+    pub max_body: usize,
+    /// The largest request head (request line and headers), in bytes.
+    pub max_head: usize,
+    /// Connections served at once; more wait in the kernel's backlog.
+    pub max_connections: usize,
+}
+
+impl Limits {
+    /// The limits configured in `[listen]`.
+    pub fn from_config(config: &Config) -> Limits {
+        let l = &config.listen;
+        Limits {
+            header_timeout: Duration::from_secs_f64(l.header_timeout_seconds),
+            body_timeout: Duration::from_secs_f64(l.body_timeout_seconds),
+            max_body: 4096,
+            max_head: 8192,
+            max_connections: l.max_connections,
+        }
+    }
+}
+
+/// Everything a request handler needs.
+struct App {
+    tokens: crate::audience::Tokens,
+    list_id: String,
+    newsletter: String,
+    writer: GroupCommit,
+    reader: Arc<Store>,
+    /// SHA-256 of the bearer token for `/api/events`, when enabled.
+    api_token: Option<[u8; 32]>,
+    limits: Limits,
+    csp: String,
+}
+
+/// Runs `listen` until SIGINT or SIGTERM: checks the secret and the store
+/// first and refuses to start when either is unusable.
+pub fn run(config: &Config, options: &Options) -> Result<()> {
+    let secret = std::env::var_os(&config.unsubscribe.secret_env).map(os_bytes);
+    let tokens = crate::message::list_tokens(config, secret.as_deref())?;
+    let api_token = api_token(config)?;
+    let store_path = config.resolve(&config.audience.store);
+    let writer = GroupCommit::spawn(
+        Store::open(&store_path)?,
+        if options.commit_each { 1 } else { 4096 },
+    )?;
+    let reader = Arc::new(Store::open(&store_path)?);
+    let limits = Limits::from_config(config);
+    let app = Arc::new(App {
+        tokens,
+        list_id: config.list_id(),
+        newsletter: config.newsletter.name.clone(),
+        writer,
+        reader,
+        api_token,
+        limits,
+        csp: page::content_security_policy(),
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(options.bind)
+            .await
+            .map_err(|e| {
+                Error::Usage(format!(
+                    "--bind {}: {e}; pick a free port or stop what listens there",
+                    options.bind
+                ))
+            })?;
+        let local = listener
+            .local_addr()
+            .map_err(|e| Error::Usage(format!("--bind {}: {e}", options.bind)))?;
+        {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(
+                out,
+                "letterpress listen: serving {} on http://{local} (store {}, events export {})",
+                config.newsletter.name,
+                store_path.display(),
+                if app.api_token.is_some() { "on" } else { "off" }
+            );
+            let _ = out.flush();
+        }
+        server::serve(listener, routes::router(app), limits, shutdown_signal()).await;
+        Ok(())
+    })
+}
+
+/// The bearer token for `/api/events` from `[audience] remote_token_env`;
+/// `None` (export off) when unset, refused when too short.
+fn api_token(config: &Config) -> Result<Option<[u8; 32]>> {
+    let var = &config.audience.remote_token_env;
+    match std::env::var_os(var).map(os_bytes) {
+        None => Ok(None),
+        Some(t) if t.len() < MIN_API_TOKEN => Err(Error::Usage(format!(
+            "${var} is {} bytes; the events export needs a token of at least {MIN_API_TOKEN} \
+             (e.g. `head -c 32 /dev/urandom | base64`), or unset it to turn the export off",
+            t.len()
+        ))),
+        Some(t) => Ok(Some(Sha256::digest(&t).into())),
+    }
+}
+
+fn os_bytes(s: std::ffi::OsString) -> Vec<u8> {
+    #[cfg(unix)]
+    {
+        std::os::unix::ffi::OsStringExt::into_vec(s)
+    }
+    #[cfg(not(unix))]
+    {
+        s.to_string_lossy().into_owned().into_bytes()
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM (what systemd sends on stop).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return std::future::pending().await,
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
