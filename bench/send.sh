@@ -6,6 +6,10 @@
 #    messages of the seed issue's real .eml, side by side in one run.
 #    letterpress personalizes, journals (write + batched fsync) and reports
 #    every message; smtp-source replays one file. Target: ratio >= 1.0.
+#    Measured twice per round: with an empty audience store, and with
+#    100,000 suppressions in it (other addresses, recorded through
+#    `letterpress audience unsubscribe`): looking them up must not cost
+#    throughput (issue 8; target: ratio >= 1.0 too).
 # 2. Memory: peak RSS of a 100,000-recipient send (target <= 64 MB).
 # 3. Growth: time of a 100,000-recipient send / a 10,000-recipient one
 #    (target <= 11).
@@ -46,7 +50,16 @@ sed -e "s|^templates = .*|templates = \"$ROOT/templates\"|" \
     -e "s|^issues = .*|issues = \"$ROOT/issues\"|" \
     -e "s|^\[paths\]|[paths]\njournal = \"$TMP/journal\"|" \
     "$ROOT/letterpress.toml" > "$TMP/letterpress.toml"
-export LETTERPRESS_UNSUBSCRIBE_SECRET=bench-secret-not-for-production
+export LETTERPRESS_UNSUBSCRIBE_SECRET=bench-secret-not-for-production-use
+# The same with an audience store holding 100,000 suppressions.
+cp "$TMP/letterpress.toml" "$TMP/letterpress-supp.toml"
+printf '\n[audience]\nstore = "%s"\n' "$TMP/suppressed.db" >> "$TMP/letterpress-supp.toml"
+for chunk in $(seq 0 9); do
+    seq $((chunk * 10000)) $((chunk * 10000 + 9999)) | sed 's/^/gone/; s/$/@suppressed.example/' \
+        | xargs "$BIN" --config "$TMP/letterpress-supp.toml" audience unsubscribe >/dev/null
+done
+"$BIN" --config "$TMP/letterpress-supp.toml" audience --recent 0 | grep -q "^unsubscribed: 100000$" \
+    || { echo "the store does not hold 100,000 suppressions" >&2; exit 1; }
 
 "$BIN" --config "$TMP/letterpress.toml" preview "$SEED" --out "$TMP/preview" >/dev/null 2>&1
 EML=$(ls "$TMP"/preview/*.eml)
@@ -62,10 +75,10 @@ for n in "$N" 10000 100000; do
 done
 
 now() { date +%s.%N; }
-# lp_send N -> prints "seconds maxrss_kb"
+# lp_send N [CONFIG] -> prints "seconds maxrss_kb user_s sys_s"
 lp_send() {
     rm -rf "$TMP/journal"
-    /usr/bin/time -f "%e %M %U %S" -o "$TMP/time" "$BIN" --config "$TMP/letterpress.toml" send "$SEED" \
+    /usr/bin/time -f "%e %M %U %S" -o "$TMP/time" "$BIN" --config "${2:-$TMP/letterpress.toml}" send "$SEED" \
         --force --yes --connections 8 --smtp "smtp://127.0.0.1:$PORT" \
         --subscribers "$TMP/subs-$1.toml" > "$TMP/send.log" 2>"$TMP/send.err" \
         || { cat "$TMP/send.log" "$TMP/send.err" >&2; exit 1; }
@@ -75,7 +88,7 @@ lp_send() {
 
 echo
 echo "== throughput: $N messages, 8 connections, smtp-sink on 127.0.0.1:$PORT =="
-best_src=0; best_lp=0
+best_src=0; best_lp=0; best_supp=0
 for r in $(seq 1 "$ROUNDS"); do
     t0=$(now)
     /usr/bin/time -f "%U %S" -o "$TMP/srctime" /usr/sbin/smtp-source -d -s 8 -m "$N" -F "$EML" \
@@ -87,11 +100,18 @@ for r in $(seq 1 "$ROUNDS"); do
     lp=$(echo "$N / $secs" | bc -l)
     printf "round %d: smtp-source %.0f msg/s (%.2f s, %.2f s CPU)   letterpress send %.0f msg/s (%.2f s whole process, %.2f s CPU)   ratio %.2f\n" \
         "$r" "$src" "$(echo "$t1 - $t0" | bc -l)" "$(echo "$su + $ss" | bc -l)" "$lp" "$secs" "$(echo "$lu + $ls" | bc -l)" "$(echo "$lp / $src" | bc -l)"
+    read -r ssecs _rss slu sls < <(lp_send "$N" "$TMP/letterpress-supp.toml")
+    supp=$(echo "$N / $ssecs" | bc -l)
+    printf "         with 100,000 suppressions in the store: letterpress send %.0f msg/s (%.2f s whole process, %.2f s CPU)   ratio %.2f\n" \
+        "$supp" "$ssecs" "$(echo "$slu + $sls" | bc -l)" "$(echo "$supp / $src" | bc -l)"
     best_src=$(echo "if ($src > $best_src) $src else $best_src" | bc -l)
     best_lp=$(echo "if ($lp > $best_lp) $lp else $best_lp" | bc -l)
+    best_supp=$(echo "if ($supp > $best_supp) $supp else $best_supp" | bc -l)
 done
 printf "best: smtp-source %.0f msg/s, letterpress %.0f msg/s, ratio %.2f (target >= 1.0)\n" \
     "$best_src" "$best_lp" "$(echo "$best_lp / $best_src" | bc -l)"
+printf "best with 100,000 suppressions: letterpress %.0f msg/s, ratio %.2f to smtp-source (target >= 1.0)\n" \
+    "$best_supp" "$(echo "$best_supp / $best_src" | bc -l)"
 
 echo
 echo "== growth and memory =="

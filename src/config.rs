@@ -3,6 +3,7 @@
 //! Every table rejects unknown keys, so a typo is an error that names the key
 //! instead of a setting silently ignored.
 
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -441,7 +442,42 @@ impl Config {
     }
 
     fn validate(&self, path: &Path, text: &str) -> Result<()> {
-        let bad = |key: &str, msg: String| Err(Error::parse(path, None, format!("`{key}`: {msg}")));
+        let bad = |key: &str, msg: String| {
+            let line = key
+                .split_once('.')
+                .and_then(|(section, k)| key_line(text, section, k));
+            Err(Error::parse(path, line, format!("`{key}`: {msg}")))
+        };
+        let seconds: [(&str, f64, &RangeInclusive<f64>); 3] = [
+            (
+                "smtp.timeout_seconds",
+                self.smtp.timeout_seconds,
+                &TIMEOUT_SECONDS,
+            ),
+            (
+                "smtp.retry_delay_seconds",
+                self.smtp.retry_delay_seconds,
+                &RETRY_SECONDS,
+            ),
+            (
+                "smtp.retry_max_delay_seconds",
+                self.smtp.retry_max_delay_seconds,
+                &RETRY_SECONDS,
+            ),
+        ];
+        for (key, value, range) in seconds {
+            if !range.contains(&value) {
+                return bad(key, out_of_range(value, range, "seconds"));
+            }
+        }
+        if let Some(r) = self.smtp.rate_per_second {
+            if !RATE_PER_SECOND.contains(&r) {
+                return bad(
+                    "smtp.rate_per_second",
+                    out_of_range(r, &RATE_PER_SECOND, "messages per second"),
+                );
+            }
+        }
         if let Err(e) = self.newsletter.from.parse::<lettre::message::Mailbox>() {
             return bad(
                 "newsletter.from",
@@ -561,6 +597,59 @@ impl Config {
     }
 }
 
+/// The allowed `smtp.timeout_seconds`.
+pub const TIMEOUT_SECONDS: RangeInclusive<f64> = 0.1..=3600.0;
+/// The allowed `smtp.retry_delay_seconds` and `smtp.retry_max_delay_seconds`.
+pub const RETRY_SECONDS: RangeInclusive<f64> = 0.0..=86400.0;
+/// The allowed `smtp.rate_per_second` and `send --rate`.
+pub const RATE_PER_SECOND: RangeInclusive<f64> = 0.001..=100_000.0;
+
+/// "`1e300` is out of range: use 0.1 to 3600 seconds".
+pub fn out_of_range(value: f64, range: &RangeInclusive<f64>, unit: &str) -> String {
+    format!(
+        "{value} is out of range: use {} to {} {unit}",
+        range.start(),
+        range.end()
+    )
+}
+
+/// The 1-based line of `key` in `[section]` (or of `section.key` at the top
+/// level), found by a plain scan of the text; `None` when it is not written
+/// there (a default).
+fn key_line(text: &str, section: &str, key: &str) -> Option<usize> {
+    let mut current = String::new();
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if let Some(header) = t.strip_prefix('[') {
+            current = header
+                .trim_start_matches('[')
+                .split(']')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_string();
+            continue;
+        }
+        let Some((lhs, _)) = t.split_once('=') else {
+            continue;
+        };
+        let lhs: String = lhs
+            .split('.')
+            .map(|p| p.trim().trim_matches('"'))
+            .collect::<Vec<_>>()
+            .join(".");
+        let full = if current.is_empty() {
+            lhs
+        } else {
+            format!("{current}.{lhs}")
+        };
+        if full == format!("{section}.{key}") {
+            return Some(i + 1);
+        }
+    }
+    None
+}
+
 /// Turns a `toml` error into one naming the file, the line and the fix.
 pub fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> Error {
     let line = e.span().map(|s| crate::diagnostic::line_of(text, s.start));
@@ -610,6 +699,34 @@ postal_address = "1 Example Street, Exampleton"
             .unwrap_err()
             .to_string();
         assert!(e.contains("newsletter.from"), "{e}");
+        assert!(e.starts_with("l.toml:4: "), "the error names its line: {e}");
+    }
+
+    #[test]
+    fn out_of_range_numbers_name_key_line_and_range() {
+        for (key, value, want) in [
+            ("timeout_seconds", "inf", "0.1 to 3600 seconds"),
+            ("timeout_seconds", "0.0", "0.1 to 3600 seconds"),
+            ("retry_delay_seconds", "inf", "0 to 86400 seconds"),
+            ("retry_max_delay_seconds", "1e300", "0 to 86400 seconds"),
+            ("retry_delay_seconds", "nan", "0 to 86400 seconds"),
+            (
+                "rate_per_second",
+                "1e-320",
+                "0.001 to 100000 messages per second",
+            ),
+        ] {
+            let text = format!("{MIN}[smtp]\n{key} = {value}\n");
+            let e = Config::parse(&text, Path::new("l.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.starts_with(&format!("l.toml:8: `smtp.{key}`: ")) && e.contains(want),
+                "{key} = {value}: {e}"
+            );
+        }
+        let ok = format!("{MIN}[smtp]\ntimeout_seconds = 0.5\nrate_per_second = 0.01\n");
+        assert!(Config::parse(&ok, Path::new("l.toml")).is_ok());
     }
 
     #[test]

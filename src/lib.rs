@@ -9,6 +9,14 @@
 //!  issues/040.md ──▶ issue::Issue ──▶ compose::RenderedEmail ──▶ message::OutgoingMessage ──▶ send::Outcome ──▶ report
 //!  (front matter      (parse, fix     (MJML + HTML + text,       (per recipient: headers,      (per recipient,     (summary,
 //!   + Markdown)        entities)        rendered ONCE per issue)    slots filled, DKIM)          journaled)          failures)
+//!                                                                         ▲
+//!  beside it, the audience:                                               │ who may be mailed
+//!  subscribers.toml ──▶ audience::subscribers ──┐                         │ (audience::mailable,
+//!  (the author's list)                          ├──▶ list − suppressions ─┘  then send::select
+//!  .letterpress/audience.db ──▶ store ──────────┘                            applies the journal)
+//!  (the world's answers)          ▲
+//!                                 └── unsubscribes (listen), hard bounces (send::campaign),
+//!                                     manual (`letterpress audience`)
 //! ```
 //!
 //! - [`config`]: `letterpress.toml`, the newsletter's settings.
@@ -21,7 +29,8 @@
 //! - [`audience`]: who may be mailed: the one address identity ([`audience::AddressKey`]), unsubscribe tokens,
 //!   the audience store (SQLite) of what came back (unsubscribes, bounces, complaints),
 //!   `subscribers.toml` (streamed line by line; a million entries load in about a second).
-//! - [`send`]: delivery over SMTP: one connection per worker, rate limits, retries, a crash-safe journal, the report.
+//! - [`send`]: delivery over SMTP: one connection per worker, rate limits, retries, a crash-safe journal, the report;
+//!   [`send::campaign`] is the list-send protocol around it (journal start/end, who is skipped, hard bounces).
 //! - [`listen`]: `letterpress listen`, the public service behind every unsubscribe URL (pages, one-click, the events export).
 //! - [`serve`]: `letterpress serve`, a live preview (phone, desktop, plain text, envelope) that re-renders on save.
 //! - [`new_issue`]: `letterpress new`, the next issue file (number, date by cadence, skeleton).

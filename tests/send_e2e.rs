@@ -5,93 +5,16 @@
 
 mod common;
 
+use common::capture::Capture;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 
 use letterpress::audience::{AddressKey, Tokens};
 
 const SECRET: &str = "e2e-unsubscribe-secret-at-least-32-bytes";
 const ISSUE: &str = "issues/012-reviving-a-sleepy-starter.md";
-
-/// aiosmtpd capturing to a folder; killed on drop.
-struct Capture {
-    child: Child,
-    port: u16,
-    dir: PathBuf,
-}
-
-impl Drop for Capture {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Capture {
-    fn start(dir: &Path, extra: &[&str]) -> Option<Capture> {
-        if !common::has_python_module("aiosmtpd") {
-            common::skip("python3 with aiosmtpd is needed (pip install aiosmtpd)");
-            return None;
-        }
-        let mut child = Command::new("python3")
-            .arg(common::root().join("tests/judges/smtp_capture.py"))
-            .arg("--dir")
-            .arg(dir)
-            .args(extra)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line
-            .trim()
-            .strip_prefix("READY ")
-            .expect("READY line")
-            .parse()
-            .unwrap();
-        Some(Capture {
-            child,
-            port,
-            dir: dir.to_path_buf(),
-        })
-    }
-
-    fn count(&self) -> usize {
-        std::fs::read_dir(&self.dir)
-            .unwrap()
-            .filter(|e| {
-                e.as_ref()
-                    .unwrap()
-                    .path()
-                    .extension()
-                    .is_some_and(|x| x == "eml")
-            })
-            .count()
-    }
-
-    /// Every captured message, parsed by Python's strict email parser.
-    fn parsed(&self) -> Vec<serde_json::Value> {
-        let out = Command::new("python3")
-            .arg(common::root().join("tests/judges/smtp_check.py"))
-            .arg(&self.dir)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    }
-}
 
 /// A scratch project: config, subscribers, journal folder.
 struct Project {

@@ -19,7 +19,7 @@ use letterpress::pipeline::compose_file;
 use letterpress::send::journal::{Journal, State};
 use letterpress::send::smtp::Connection;
 use letterpress::send::{deliver, Delivery, Failure, Limits, Report, SmtpSettings, Transport};
-use peer::{Peer, PeerConfig};
+use peer::{Greeting, Peer, PeerConfig};
 
 fn config() -> Config {
     let root = common::root();
@@ -394,4 +394,535 @@ async fn a_rejection_carries_its_parsed_enhanced_status_code() {
         .send(&envelope("ok@peer.example"), body, || Ok(()))
         .await
         .is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endless_reply_line_fails_the_connection_at_2048_bytes() {
+    let peer = Peer::start(PeerConfig {
+        greeting: Greeting::Endless,
+        ..PeerConfig::default()
+    })
+    .await;
+    let t = Instant::now();
+    let e = Connection::open(&settings(peer.port, 20.0))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, Failure::Connection { reason, .. } if reason.contains("longer than 2048 bytes")),
+        "{e:?}"
+    );
+    // Failed on the line, not on the 20 s timeout, having buffered little.
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    let written = peer.state.lock().unwrap().endless_bytes;
+    assert!(
+        written < 64 << 20,
+        "the peer wrote {written} bytes before we hung up"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_server_fails_fast_at_the_first_connection_naming_host_and_port() {
+    let peer = Peer::start(PeerConfig {
+        greeting: Greeting::Silent,
+        ..PeerConfig::default()
+    })
+    .await;
+    let t = Instant::now();
+    let mut l = limits(2);
+    l.max_attempts = 5;
+    let report = run(peer.port, recipients(&["s1", "s2", "s3"]), l, 0.5, None).await;
+    assert_eq!((report.sent, report.not_attempted), (0, 3));
+    let fatal = report.fatal.clone().unwrap_or_default();
+    assert!(
+        fatal.contains(&format!(
+            "cannot reach the SMTP server at 127.0.0.1:{}",
+            peer.port
+        )) && fatal.contains("greeting"),
+        "{fatal}"
+    );
+    // One timeout, not attempts × timeout: no retry of the first connection.
+    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+    assert!(peer.state.lock().unwrap().connections <= 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_that_goes_silent_is_declared_dead_and_the_rest_deferred_at_once() {
+    // The first two connections work; every later one hangs after EHLO.
+    let peer = Peer::start(PeerConfig {
+        mute_after: Some(2),
+        ..PeerConfig::default()
+    })
+    .await;
+    let locals: Vec<String> = (0..60).map(|i| format!("m{i}")).collect();
+    let refs: Vec<&str> = locals.iter().map(String::as_str).collect();
+    let mut l = limits(2);
+    l.max_per_connection = 5;
+    l.max_attempts = 3;
+    let t = Instant::now();
+    let report = run(peer.port, recipients(&refs), l, 0.3, None).await;
+    let elapsed = t.elapsed();
+    assert_eq!(report.sent, 10, "{}", report.summary(5));
+    assert_eq!(
+        report.sent + report.deferred.len() + report.not_attempted,
+        60
+    );
+    let fatal = report.fatal.clone().unwrap_or_default();
+    assert!(
+        fatal.contains(&format!("127.0.0.1:{} is not answering", peer.port))
+            && fatal.contains("run `send` again to resume"),
+        "{fatal}"
+    );
+    // dead_after = 2 + 3 - 1 = 4 timeouts of 0.3 s over 2 connections, not
+    // 50 recipients × 3 attempts × 0.3 s / 2 = 22 s.
+    assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
+    assert!(
+        peer.state.lock().unwrap().connections <= 2 + 4 + 2,
+        "stopped opening connections"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escape_sequences_in_a_reply_never_reach_the_terminal_or_the_report() {
+    let peer = Peer::start(PeerConfig::default()).await;
+    let report = run(
+        peer.port,
+        recipients(&["esc550-a", "ok"]),
+        limits(1),
+        2.0,
+        None,
+    )
+    .await;
+    assert_eq!(report.failed.len(), 1);
+    let summary = report.summary(10);
+    let dir = tempfile::tempdir().unwrap();
+    let tsv = dir.path().join("p.tsv");
+    report.write_problems(&tsv).unwrap();
+    let tsv = std::fs::read_to_string(&tsv).unwrap();
+    for shown in [&summary, &tsv] {
+        assert!(
+            !shown
+                .chars()
+                .any(|c| c.is_control() && c != '\n' && c != '\t'
+                    || ('\u{202a}'..='\u{202e}').contains(&c)),
+            "raw control characters: {shown:?}"
+        );
+        assert!(
+            shown.contains("\\u{1b}[2J") && shown.contains("no such user"),
+            "{shown}"
+        );
+    }
+    // The code is still parsed from the reply.
+    assert_eq!(report.failed[0].code, Some(550));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_or_999_in_reply_to_mail_is_reported_as_such() {
+    for (reply, pipelining) in [
+        ("999 what is this\r\n", true),
+        ("hello there\r\n", true),
+        ("999 what is this\r\n", false),
+    ] {
+        let peer = Peer::start(PeerConfig {
+            mail_reply: Some(reply),
+            pipelining,
+            ..PeerConfig::default()
+        })
+        .await;
+        let mut c = Connection::open(&settings(peer.port, 2.0)).await.unwrap();
+        let e = c
+            .send(
+                &envelope("x@peer.example"),
+                b"Subject: x\r\n\r\nx\r\n",
+                || Ok(()),
+            )
+            .await
+            .unwrap_err();
+        let d = e.describe();
+        assert!(
+            d.contains("reply to MAIL FROM is not a valid SMTP reply")
+                && !d.contains("accepted DATA"),
+            "{reply:?} (pipelining {pipelining}): {d}"
+        );
+        assert!(
+            c.is_broken(),
+            "a connection that spoke garbage is not reused"
+        );
+    }
+}
+
+/// aiosmtpd offering STARTTLS with `cert`/`key` (killed on drop).
+struct TlsJudge(std::process::Child, u16);
+
+impl Drop for TlsJudge {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn starttls_judge(dir: &Path) -> Option<TlsJudge> {
+    use std::io::BufRead;
+    if !common::has_python_module("aiosmtpd") || !common::has_program("openssl", &["version"]) {
+        common::skip("python3 with aiosmtpd and openssl are needed for the STARTTLS test");
+        return None;
+    }
+    let o = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "k.pem",
+            "-out",
+            "c.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        ])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut child = std::process::Command::new("python3")
+        .arg(common::root().join("tests/judges/smtp_capture.py"))
+        .arg("--dir")
+        .arg(dir)
+        .arg("--starttls")
+        .arg(dir.join("c.pem"))
+        .arg(dir.join("k.pem"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = line
+        .trim()
+        .strip_prefix("READY ")
+        .and_then(|p| p.parse().ok());
+    let judge = TlsJudge(child, port.unwrap_or(0));
+    assert!(port.is_some(), "smtp_capture.py said {line:?}");
+    Some(judge)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_untrusted_starttls_certificate_is_fatal_with_the_ca_file_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(judge) = starttls_judge(dir.path()) else {
+        return;
+    };
+    let t = Instant::now();
+    let report = run(judge.1, recipients(&["a", "b"]), limits(2), 5.0, None).await;
+    let fatal = report.fatal.clone().unwrap_or_default();
+    assert!(
+        fatal.starts_with("STARTTLS with 127.0.0.1 failed: invalid peer certificate")
+            && fatal.contains("set smtp.ca_file")
+            && !fatal.contains("Connection error"),
+        "{fatal}"
+    );
+    assert_eq!((report.sent, report.not_attempted), (0, 2));
+    // Not retried as a connection error.
+    assert!(t.elapsed() < Duration::from_secs(4), "{:?}", t.elapsed());
+}
+
+#[test]
+fn out_of_range_rate_is_refused_naming_the_flag_and_range() {
+    for rate in ["1e-320", "inf", "0", "--rate=-3", "1e300", "NaN"] {
+        let o = common::bin()
+            .args(["send", "1", "--test", "a@example.com"])
+            .args(match rate.strip_prefix("--rate=") {
+                Some(_) => vec![rate.to_string()],
+                None => vec!["--rate".to_string(), rate.to_string()],
+            })
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{rate}: {err}");
+        assert!(
+            err.contains("--rate") && err.contains("0.001 to 100000 messages per second"),
+            "{rate}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+const ISSUE: &str = "issues/012-reviving-a-sleepy-starter.md";
+
+/// A newsletter folder with `n` subscribers `r<i>@cli.example`.
+fn project(n: usize, connections: usize) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let root = common::root();
+    let config = format!(
+        r#"
+[newsletter]
+name = "Fault Weekly"
+from = "Fault Weekly <news@fault.example>"
+web_url = "https://fault.example"
+postal_address = "1 Test Street"
+[paths]
+templates = {t:?}
+issues = {i:?}
+journal = "journal"
+[listen]
+public_url = "https://fault.example"
+[smtp]
+url = "smtp://127.0.0.1:1"
+connections = {connections}
+retry_delay_seconds = 0.05
+"#,
+        t = root.join("templates").display().to_string(),
+        i = root.join("issues").display().to_string(),
+    );
+    std::fs::write(dir.path().join("letterpress.toml"), config).unwrap();
+    let subs: String = (0..n)
+        .map(|i| format!("[[subscriber]]\nemail = \"r{i}@cli.example\"\n"))
+        .collect();
+    std::fs::write(dir.path().join("subscribers.toml"), subs).unwrap();
+    dir
+}
+
+fn send_cmd(dir: &Path, port: u16) -> std::process::Command {
+    let mut c = common::bin();
+    c.arg("--config")
+        .arg(dir.join("letterpress.toml"))
+        .arg("send")
+        .arg(common::root().join(ISSUE))
+        .args(["--yes", "--smtp", &format!("smtp://127.0.0.1:{port}")])
+        .env(
+            "LETTERPRESS_UNSUBSCRIBE_SECRET",
+            "fault-secret-of-at-least-32-bytes",
+        )
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    c
+}
+
+fn output_text(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn received(peer: &Peer) -> (usize, usize) {
+    let st = peer.state.lock().unwrap();
+    (st.received.values().sum(), st.received.len())
+}
+
+#[test]
+fn sigterm_stops_gracefully_with_summary_end_record_and_a_clean_resume() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let peer = rt.block_on(Peer::start(PeerConfig {
+        accept_delay: Duration::from_millis(40),
+        ..PeerConfig::default()
+    }));
+    let (n, connections) = (200, 2);
+    let dir = project(n, connections);
+    let child = send_cmd(dir.path(), peer.port).spawn().unwrap();
+    let t = Instant::now();
+    while received(&peer).0 < 15 && t.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // SAFETY: kill(2) on the child we spawned.
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) },
+        0
+    );
+    let o = child.wait_with_output().unwrap();
+    let out = output_text(&o);
+    assert_eq!(o.status.code(), Some(4), "graceful, not killed: {out}");
+    assert!(
+        out.contains("SIGTERM: stopping after the messages in flight"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(" of {n} in ")),
+        "the summary is printed: {out}"
+    );
+    assert!(out.contains("interrupted: run `send` again"), "{out}");
+    let journal = std::fs::read_to_string(dir.path().join("journal/issue-12.journal")).unwrap();
+    let last = journal.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("E\t") && last.ends_with("\t0"),
+        "the end record: {last:?}"
+    );
+    let (before, _) = received(&peer);
+    assert!(before < n, "stopped mid-run ({before} of {n})");
+
+    let o = send_cmd(dir.path(), peer.port).output().unwrap();
+    assert!(o.status.success(), "{}", output_text(&o));
+    let (total, unique) = received(&peer);
+    assert_eq!(unique, n, "nobody skipped");
+    assert!(
+        total - unique <= connections,
+        "resume re-sent {} (at most the {connections} in flight)",
+        total - unique
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_full_disk_ends_the_send_with_a_summary_and_exit_4_and_resume_finishes() {
+    use std::os::unix::process::CommandExt;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let peer = rt.block_on(Peer::start(PeerConfig::default()));
+    let n = 1000;
+    let dir = project(n, 2);
+    let mut cmd = send_cmd(dir.path(), peer.port);
+    // The journal may grow to 64 KB (about 500 recipients): past that,
+    // write(2) fails (EFBIG) as it would with ENOSPC on a full disk. (Not
+    // less: the audience store, opened before anyone is mailed, needs its
+    // 32 KB shared-memory file.)
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let lim = libc::rlimit {
+                rlim_cur: 65536,
+                rlim_max: 65536,
+            };
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let o = cmd.output().unwrap();
+    let out = output_text(&o);
+    assert_eq!(o.status.code(), Some(4), "{out}");
+    assert!(
+        out.contains(&format!(" of {n} in ")),
+        "the summary is printed: {out}"
+    );
+    assert!(out.contains("stopped: cannot write the journal"), "{out}");
+    assert!(out.contains("resumes safely"), "{out}");
+    let (before, _) = received(&peer);
+    assert!(before < n, "{before}");
+
+    let o = send_cmd(dir.path(), peer.port).output().unwrap();
+    assert!(o.status.success(), "{}", output_text(&o));
+    let (total, unique) = received(&peer);
+    assert_eq!(unique, n);
+    assert!(total - unique <= 2, "{} resent", total - unique);
+}
+
+#[test]
+fn a_test_send_to_a_closed_port_fails_at_once_naming_host_and_port() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let dir = project(0, 1);
+    let t = Instant::now();
+    let o = common::bin()
+        .arg("--config")
+        .arg(dir.path().join("letterpress.toml"))
+        .arg("send")
+        .arg(common::root().join(ISSUE))
+        .args([
+            "--test",
+            "a@example.com",
+            "--smtp",
+            &format!("smtp://127.0.0.1:{port}"),
+        ])
+        .env(
+            "LETTERPRESS_UNSUBSCRIBE_SECRET",
+            "fault-secret-of-at-least-32-bytes",
+        )
+        .output()
+        .unwrap();
+    let out = output_text(&o);
+    assert_eq!(o.status.code(), Some(4), "{out}");
+    assert!(
+        out.contains(&format!("cannot reach the SMTP server at 127.0.0.1:{port}")),
+        "{out}"
+    );
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+}
+
+#[test]
+fn without_a_terminal_a_send_prints_a_progress_line_every_few_seconds() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    // 1 connection, ~25 ms a message: 300 take about 8 s.
+    let peer = rt.block_on(Peer::start(PeerConfig {
+        accept_delay: Duration::from_millis(25),
+        ..PeerConfig::default()
+    }));
+    let dir = project(300, 1);
+    std::fs::write(
+        dir.path().join("subscribers.toml"),
+        (0..300)
+            .map(|i| {
+                let local = if i == 3 {
+                    "rcpt550-p".to_string()
+                } else {
+                    format!("p{i}")
+                };
+                format!("[[subscriber]]\nemail = \"{local}@cli.example\"\n")
+            })
+            .collect::<String>(),
+    )
+    .unwrap();
+    let o = send_cmd(dir.path(), peer.port).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("progress: "))
+        .collect();
+    assert!(!lines.is_empty(), "no progress line: {err}");
+    for l in &lines {
+        // progress: 120/300 (40%): sent 119, failed 1, deferred 0; 39.8 msg/s; ETA 4s
+        let (counts, rest) = l.split_once("): ").expect("counts");
+        assert!(counts.contains("/300 ("), "{l:?}");
+        let parts: Vec<&str> = rest.split("; ").collect();
+        assert_eq!(parts.len(), 3, "{l:?}");
+        assert!(
+            parts[0].starts_with("sent ") && parts[0].ends_with(", failed 1, deferred 0"),
+            "{l:?}"
+        );
+        assert!(one_decimal(parts[1].trim_end_matches(" msg/s")), "{l:?}");
+        assert!(parts[2].starts_with("ETA "), "{l:?}");
+        assert!(!l.contains('\u{1b}'), "no escape sequences: {l:?}");
+    }
+    let out = String::from_utf8_lossy(&o.stdout);
+    let summary = out
+        .lines()
+        .find(|l| l.starts_with("sent 299 of 300 in "))
+        .unwrap_or_default();
+    let rate = summary
+        .split_once(" s (")
+        .and_then(|(_, r)| r.split_once(" msg/s"));
+    assert!(rate.is_some_and(|(r, _)| one_decimal(r)), "{out}");
+}
+
+/// `12.3`: digits, a point, one digit.
+fn one_decimal(s: &str) -> bool {
+    s.split_once('.').is_some_and(|(a, b)| {
+        !a.is_empty()
+            && a.bytes().all(|c| c.is_ascii_digit())
+            && b.len() == 1
+            && b.as_bytes()[0].is_ascii_digit()
+    })
 }

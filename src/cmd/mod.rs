@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use letterpress::config::Config;
 use letterpress::Result;
 
+pub mod audience;
 pub mod check;
 pub mod listen;
 pub mod new;
@@ -59,6 +60,8 @@ pub enum Command {
     Serve(serve::Args),
     /// Write the next issue file from templates/new-issue.md.
     New(new::Args),
+    /// Show who may be mailed and what came back; unsubscribe, resubscribe or export by hand.
+    Audience(audience::Args),
     /// Serve the unsubscribe URL of every message (the public service; see docs/deploy.md).
     Listen(listen::Args),
 }
@@ -72,6 +75,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Send(args) => send::run(args, &config()?),
         Command::Serve(args) => serve::run(args, &cli.config),
         Command::New(args) => new::run(args, &config()?),
+        Command::Audience(args) => audience::run(args, &config()?),
         Command::Listen(args) => listen::run(args, &config()?),
     }
 }

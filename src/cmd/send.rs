@@ -10,7 +10,7 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use letterpress::audience::Skipped;
@@ -69,8 +69,8 @@ pub struct Args {
     pub connections: Option<u16>,
 
     /// Send at most this many messages per second (across all connections), overriding
-    /// smtp.rate_per_second.
-    #[arg(long, value_name = "PER_SECOND")]
+    /// smtp.rate_per_second (0.001 to 100000).
+    #[arg(long, value_name = "PER_SECOND", value_parser = send::engine::parse_rate)]
     pub rate: Option<f64>,
 
     /// The subscriber list for this run, overriding paths.subscribers.
@@ -201,7 +201,11 @@ pub fn run(args: Args, config: &Config) -> Result<ExitCode> {
             println!(
                 "sending a test of {} to {} via {}",
                 composed.issue.path.display(),
-                recipients.len(),
+                recipients
+                    .iter()
+                    .map(|r| r.email.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 settings.url
             );
             let report = run_delivery(Delivery {
@@ -337,7 +341,10 @@ fn send_to_list(
     let finished = match finished {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("{e}; the journal holds every outcome written before this, so `letterpress send {}` resumes safely once it is fixed", args.issue);
+            let why = std::error::Error::source(&e)
+                .map(|s| format!(" ({s})"))
+                .unwrap_or_default();
+            eprintln!("error: {e}{why}; the journal holds every outcome written before this, so `letterpress send {}` resumes safely once it is fixed", args.issue);
             return Ok(ExitCode::from(EXIT_SEND_INCOMPLETE));
         }
     };
@@ -388,17 +395,7 @@ fn run_delivery(delivery: Delivery) -> Result<Report> {
     let stop = delivery.stop.clone();
     let progress = delivery.progress.clone();
     Ok(rt.block_on(async move {
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                stop.store(true, Ordering::Relaxed);
-                progress.suspend(|| {
-                    eprintln!("\nstopping after the messages in flight (Ctrl-C again quits at once; the journal is safe either way)")
-                });
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    std::process::exit(130);
-                }
-            }
-        });
+        send::signals::stop_on_signals(stop, progress);
         send::deliver(delivery).await
     }))
 }
@@ -451,7 +448,7 @@ fn describe_selection(sel: &send::Selection, replay: &send::Replay) {
         return;
     }
     println!(
-        "resuming: {} already delivered (skipped), {} failed earlier ({}), {} pending",
+        "resuming: {} already delivered (skipped), {} failed earlier ({}), {} left from the earlier run (deferred or never attempted)",
         sel.already_delivered,
         sel.skipped_failed + sel.retrying_failed,
         if sel.retrying_failed > 0 {

@@ -317,13 +317,7 @@ impl Campaign {
     /// and rewrites the problems report for the whole issue.
     pub fn finish(self, report: &Report) -> Result<Finished> {
         let complete = report.nothing_left();
-        self.append(Record::End {
-            sent: report.sent,
-            failed: report.failed.len(),
-            deferred: report.deferred.len() + report.not_attempted,
-            complete,
-        })?;
-        self.journal.sync()?;
+        self.journal.finish(report)?;
         let known = self.store.suppressions()?;
         let bounces = hard_bounces(
             report

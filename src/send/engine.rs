@@ -19,7 +19,7 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -51,17 +51,29 @@ pub struct Limits {
 }
 
 impl Limits {
-    /// The limits in `[smtp]`.
+    /// The limits in `[smtp]`. Numbers outside the ranges in [`crate::config`]
+    /// (rejected when the file is read) are clamped here, never a panic.
     pub fn from_config(smtp: &Smtp) -> Limits {
+        use crate::config::{RATE_PER_SECOND, RETRY_SECONDS};
         Limits {
             connections: smtp.connections.max(1),
-            rate_per_second: smtp.rate_per_second.filter(|r| *r > 0.0),
+            rate_per_second: smtp
+                .rate_per_second
+                .filter(|r| *r > 0.0)
+                .map(|r| clamp(r, &RATE_PER_SECOND)),
             rate_per_hour: smtp.rate_per_hour.filter(|r| *r > 0),
             max_per_connection: smtp.max_per_connection.max(1),
             max_attempts: smtp.max_attempts.max(1),
-            retry_delay: Duration::from_secs_f64(smtp.retry_delay_seconds.max(0.0)),
-            retry_max_delay: Duration::from_secs_f64(smtp.retry_max_delay_seconds.max(0.0)),
+            retry_delay: seconds(smtp.retry_delay_seconds, &RETRY_SECONDS),
+            retry_max_delay: seconds(smtp.retry_max_delay_seconds, &RETRY_SECONDS),
         }
+    }
+
+    /// Connection-level failures in a row (no reply from the server in
+    /// between, on any connection) after which the relay counts as dead:
+    /// one failure on every connection at once, then `max_attempts - 1` more.
+    pub fn dead_after(&self) -> usize {
+        self.connections.max(1) + self.max_attempts.max(1) as usize - 1
     }
 
     /// The wait before attempt `n + 1` after `n` failures: doubling, capped,
@@ -72,6 +84,38 @@ impl Limits {
             .saturating_mul(1u32 << failures.saturating_sub(1).min(20));
         let d = exp.min(self.retry_max_delay);
         d.mul_f64(0.5 + 0.5 * jitter())
+    }
+}
+
+/// `v` within `range` (NaN: its start).
+pub(crate) fn clamp(v: f64, range: &std::ops::RangeInclusive<f64>) -> f64 {
+    if v.is_nan() {
+        *range.start()
+    } else {
+        v.clamp(*range.start(), *range.end())
+    }
+}
+
+/// `v` seconds, clamped to `range`: never the panic of `Duration::from_secs_f64`.
+pub(crate) fn seconds(v: f64, range: &std::ops::RangeInclusive<f64>) -> Duration {
+    Duration::from_secs_f64(clamp(v, range))
+}
+
+/// Parses `send --rate`: messages per second within
+/// [`crate::config::RATE_PER_SECOND`] (for clap's `value_parser`).
+pub fn parse_rate(s: &str) -> std::result::Result<f64, String> {
+    let r: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of messages per second"))?;
+    if crate::config::RATE_PER_SECOND.contains(&r) {
+        Ok(r)
+    } else {
+        Err(crate::config::out_of_range(
+            r,
+            &crate::config::RATE_PER_SECOND,
+            "messages per second",
+        ))
     }
 }
 
@@ -155,6 +199,10 @@ struct Shared {
     rate: Mutex<Rate>,
     halt: AtomicBool,
     bytes: AtomicU64,
+    /// A connection has been opened in this run (so the server exists).
+    connected_once: AtomicBool,
+    /// Connection-level failures since the server last replied to anything.
+    failures_in_a_row: AtomicUsize,
 }
 
 impl Shared {
@@ -213,6 +261,39 @@ impl Shared {
         self.halt.store(true, Ordering::Relaxed);
     }
 
+    /// The server replied (to anything): it is alive.
+    fn replied(&self) {
+        self.failures_in_a_row.store(0, Ordering::Relaxed);
+    }
+
+    /// A connection-level failure (no connection, no reply, a broken one).
+    /// After [`Limits::dead_after`] in a row the relay counts as dead, like
+    /// Postfix's dead destination: stop opening connections and defer
+    /// everyone left at once, rather than making each recipient wait out
+    /// its own attempts × timeouts.
+    fn connection_failed(&self, settings: &SmtpSettings, f: &Failure) {
+        let n = self.failures_in_a_row.fetch_add(1, Ordering::Relaxed) + 1;
+        if n >= self.d.limits.dead_after() {
+            self.fatal(format!(
+                "the SMTP server at {}:{} is not answering ({n} connection failures in a row, the last: {}); \
+                 the rest of the list is deferred: run `send` again to resume once it answers",
+                settings.host,
+                settings.port,
+                f.describe()
+            ));
+        }
+    }
+
+    /// Updates the progress display's counts.
+    fn show_counts(&self, o: &Outcomes) {
+        self.d.progress.set_message(format!(
+            "sent {}, failed {}, deferred {}",
+            o.sent,
+            o.failed.len(),
+            o.deferred.len()
+        ));
+    }
+
     fn email(&self, job: Job) -> &str {
         self.d.recipients[job.idx as usize].email.as_ref()
     }
@@ -238,7 +319,10 @@ impl Shared {
 
     fn delivered(&self, job: Job, code: u16, text: &str) {
         self.journal(OutcomeKind::Delivered, job, Some(code), text);
-        self.out.lock().unwrap_or_else(|e| e.into_inner()).sent += 1;
+        let mut o = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        o.sent += 1;
+        self.show_counts(&o);
+        drop(o);
         self.d.progress.inc(1);
     }
 
@@ -252,9 +336,7 @@ impl Shared {
         };
         let mut o = self.out.lock().unwrap_or_else(|e| e.into_inner());
         o.failed.push(p);
-        self.d
-            .progress
-            .set_message(format!("failed {}", o.failed.len()));
+        self.show_counts(&o);
         drop(o);
         self.d.progress.inc(1);
     }
@@ -294,11 +376,10 @@ impl Shared {
                 code: f.code(),
                 text,
             };
-            self.out
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .deferred
-                .push(p);
+            let mut o = self.out.lock().unwrap_or_else(|e| e.into_inner());
+            o.deferred.push(p);
+            self.show_counts(&o);
+            drop(o);
             self.d.progress.inc(1);
             self.done();
         } else {
@@ -378,6 +459,8 @@ pub async fn deliver(d: Delivery) -> Report {
         rate: Mutex::new(rate),
         halt: AtomicBool::new(false),
         bytes: AtomicU64::new(0),
+        connected_once: AtomicBool::new(false),
+        failures_in_a_row: AtomicUsize::new(0),
     });
     let mut handles = Vec::with_capacity(workers);
     for _ in 0..workers {
@@ -479,13 +562,33 @@ async fn worker(s: &Shared) {
                 Ok(c) => {
                     conn = Some(c);
                     connect_failures = 0;
+                    s.connected_once.store(true, Ordering::Relaxed);
                 }
                 Err(Failure::Fatal(why)) => {
                     s.fatal(why);
                     s.requeue(job, Instant::now());
                     break;
                 }
+                Err(f @ Failure::Connection { .. })
+                    if !s.connected_once.load(Ordering::Relaxed) =>
+                {
+                    // The very first connection of the run: retrying helps
+                    // nobody when the server is down or the URL is wrong.
+                    s.fatal(format!(
+                        "cannot reach the SMTP server at {}:{}: {}; check smtp.url (or --smtp) and that the server is running",
+                        settings.host,
+                        settings.port,
+                        f.describe()
+                    ));
+                    s.requeue(job, Instant::now());
+                    break;
+                }
                 Err(f) => {
+                    if matches!(f, Failure::Connection { .. }) {
+                        s.connection_failed(settings, &f);
+                    } else {
+                        s.replied();
+                    }
                     // Not the recipient's fault: put it back untouched and
                     // back off this worker.
                     s.requeue(job, Instant::now());
@@ -520,6 +623,11 @@ async fn worker(s: &Shared) {
                 None => Ok(()),
             })
             .await;
+        match &result {
+            Err(f @ Failure::Connection { .. }) => s.connection_failed(settings, f),
+            Err(Failure::Fatal(_) | Failure::Local(_)) => {}
+            _ => s.replied(),
+        }
         match result {
             Ok(accepted) => {
                 s.bytes.fetch_add(msg.bytes.len() as u64, Ordering::Relaxed);

@@ -285,6 +285,44 @@ struct Syncer {
     dirty: AtomicBool,
     stop: Mutex<bool>,
     wake: Condvar,
+    /// The first failed sync, kept: Linux reports a write-back error to a
+    /// file description once, so a later `fsync` (from any descriptor
+    /// sharing it) may succeed although records were lost.
+    error: Mutex<Option<(std::io::ErrorKind, String)>>,
+    /// Tests make the next background sync fail.
+    #[cfg(test)]
+    fail_next: AtomicBool,
+}
+
+impl Syncer {
+    /// Runs one sync, remembering a failure for good.
+    fn sync(&self, file: &File) -> std::io::Result<()> {
+        #[cfg(test)]
+        if self.fail_next.swap(false, Ordering::AcqRel) {
+            let e = std::io::Error::other("injected write-back error");
+            self.remember(&e);
+            return Err(e);
+        }
+        file.sync_data().inspect_err(|e| self.remember(e))
+    }
+
+    fn remember(&self, e: &std::io::Error) {
+        self.error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert_with(|| (e.kind(), e.to_string()));
+    }
+
+    /// The remembered failure, as an error for the caller.
+    fn failed(&self) -> Option<std::io::Error> {
+        self.error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(|(kind, text)| {
+                std::io::Error::new(*kind, format!("an earlier sync to disk failed: {text}"))
+            })
+    }
 }
 
 /// An open journal, exclusively locked.
@@ -342,6 +380,9 @@ impl Journal {
             dirty: AtomicBool::new(false),
             stop: Mutex::new(false),
             wake: Condvar::new(),
+            error: Mutex::new(None),
+            #[cfg(test)]
+            fail_next: AtomicBool::new(false),
         });
         let sync_file = file.try_clone().map_err(|e| Error::io("open", path, e))?;
         let s = syncer.clone();
@@ -357,7 +398,8 @@ impl Journal {
                     *guard
                 };
                 if s.dirty.swap(false, Ordering::AcqRel) {
-                    let _ = sync_file.sync_data();
+                    // Remembered; the next append or sync reports it.
+                    let _ = s.sync(&sync_file);
                 }
                 if stop {
                     break;
@@ -383,7 +425,13 @@ impl Journal {
 
     /// Appends one record with a single `write`. An error means the journal
     /// can no longer promise anything: the caller must stop sending.
+    /// A failed background sync fails every later append the same way: the
+    /// records since the last good sync may be lost, so the run must stop.
     pub fn append(&self, record: Record<'_>) -> std::io::Result<()> {
+        if let Some(e) = self.syncer.failed() {
+            self.failed.store(true, Ordering::Release);
+            return Err(e);
+        }
         let line = record.line();
         let mut f = self.file.lock().unwrap_or_else(|e| e.into_inner());
         let r = f.write_all(line.as_bytes());
@@ -400,10 +448,30 @@ impl Journal {
         }
     }
 
-    /// Flushes everything written so far to disk.
+    /// Flushes everything written so far to disk; an error when this or
+    /// any earlier (background) sync failed.
     pub fn sync(&self) -> Result<()> {
+        if let Some(e) = self.syncer.failed() {
+            return Err(Error::io("sync", &self.path, e));
+        }
         let f = self.file.lock().unwrap_or_else(|e| e.into_inner());
-        f.sync_data().map_err(|e| Error::io("sync", &self.path, e))
+        self.syncer
+            .sync(&f)
+            .map_err(|e| Error::io("sync", &self.path, e))
+    }
+
+    /// Ends a run: the end record for `report`, then a sync. The caller
+    /// prints the summary whatever this returns (a full disk must not hide
+    /// what was sent).
+    pub fn finish(&self, report: &crate::send::Report) -> Result<()> {
+        self.append(Record::End {
+            sent: report.sent,
+            failed: report.failed.len(),
+            deferred: report.deferred.len() + report.not_attempted,
+            complete: report.nothing_left(),
+        })
+        .map_err(|e| Error::io("write", &self.path, e))?;
+        self.sync()
     }
 }
 
@@ -683,6 +751,45 @@ mod tests {
         let (_j, r) = Journal::open(&p, "i").unwrap();
         assert_eq!(r.torn_bytes, 5);
         assert_eq!(r.delivered(), 2);
+    }
+
+    #[test]
+    fn a_failed_background_sync_fails_the_next_append_and_the_final_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("i.journal");
+        let (j, _) = Journal::open(&p, "i").unwrap();
+        j.append(outcome(
+            OutcomeKind::Delivered,
+            "a@x.example",
+            Some(250),
+            "ok",
+        ))
+        .unwrap();
+        j.syncer.fail_next.store(true, Ordering::Release);
+        // Wait for the background thread's next round (it syncs when dirty).
+        let t = std::time::Instant::now();
+        while j.syncer.failed().is_none() && t.elapsed() < SYNC_INTERVAL * 20 {
+            std::thread::sleep(SYNC_INTERVAL / 4);
+        }
+        let e = j
+            .append(outcome(
+                OutcomeKind::Delivered,
+                "b@x.example",
+                Some(250),
+                "ok",
+            ))
+            .unwrap_err();
+        assert!(e.to_string().contains("injected write-back error"), "{e}");
+        // The final sync reports it too, although fsync itself would now succeed.
+        let e = j.sync().unwrap_err();
+        let source = std::error::Error::source(&e).map(|s| s.to_string());
+        assert!(
+            source
+                .as_deref()
+                .is_some_and(|s| s.contains("an earlier sync to disk failed")),
+            "{e}: {source:?}"
+        );
+        assert!(j.finish(&crate::send::Report::default()).is_err());
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! - [`campaign`]: the list-send protocol: journal start/end/reset, who is
 //!   skipped and why, the confirmation question, hard bounces into the
 //!   audience store, the problems report.
+//! - [`signals`]: the first Ctrl-C or SIGTERM stops the run gracefully.
 //!
 //! The message itself comes from [`crate::message::MessageTemplate::build`],
 //! the same code path as `preview`'s `.eml` and `send --dry-run`.
@@ -19,6 +20,7 @@ pub mod dkim;
 pub mod engine;
 pub mod journal;
 pub mod report;
+pub mod signals;
 pub mod smtp;
 
 use sha2::{Digest, Sha256};

@@ -6,10 +6,11 @@ use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle, TermLike};
 
 use crate::error::Result;
 use crate::fs::write_file;
+use crate::send::smtp::error::printable;
 
 /// A recipient that did not get the message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,7 +78,7 @@ impl Report {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "sent {} of {} in {:.1} s ({:.0} msg/s, {:.1} MB); failed {}; deferred {}{}",
+            "sent {} of {} in {:.1} s ({:.1} msg/s, {:.1} MB); failed {}; deferred {}{}",
             self.sent,
             self.total,
             self.elapsed.as_secs_f64(),
@@ -98,7 +99,7 @@ impl Report {
             );
         }
         if let Some(f) = &self.fatal {
-            let _ = writeln!(s, "stopped: {f}");
+            let _ = writeln!(s, "stopped: {}", printable(f));
         }
         if !self.in_doubt_resent.is_empty() {
             let _ = writeln!(
@@ -114,7 +115,7 @@ impl Report {
             }
             let _ = writeln!(s, "{title}:");
             for p in problems.iter().take(max_listed) {
-                let _ = writeln!(s, "  {}  {}", p.email, code_text(p));
+                let _ = writeln!(s, "  {}  {}", printable(&p.email), printable(&code_text(p)));
             }
             if problems.len() > max_listed {
                 let _ = writeln!(s, "  … and {} more", problems.len() - max_listed);
@@ -132,9 +133,9 @@ impl Report {
                 let _ = writeln!(
                     s,
                     "{kind}\t{}\t{}\t{}",
-                    p.email,
+                    printable(&p.email),
                     p.code.map(|c| c.to_string()).unwrap_or_default(),
-                    p.text.replace(['\t', '\n', '\r'], " ")
+                    printable(&p.text)
                 );
             }
         }
@@ -163,19 +164,97 @@ pub fn list(items: &[String], max: usize) -> String {
     s
 }
 
-/// A progress bar with rate and ETA on a terminal (stderr), hidden otherwise.
+/// How often a progress line is printed when stderr is not a terminal.
+pub const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+
+/// The progress display on stderr. On a terminal: a bar with the counts,
+/// the rate (one decimal) and the ETA. Without one (cron, CI, `--yes` in a
+/// script): one line every [`PROGRESS_EVERY`], e.g.
+/// `progress: 120/3000 (4%): sent 118, failed 2, deferred 0; 24.6 msg/s; ETA 1m 57s`.
 pub fn progress_bar(total: usize) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar =
-        ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr_with_hz(8));
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} {elapsed_precise} [{wide_bar}] {pos}/{len} {per_sec} ETA {eta} {msg}",
+    let terminal = std::io::stderr().is_terminal();
+    let (target, template) = if terminal {
+        (
+            ProgressDrawTarget::stderr_with_hz(8),
+            "{spinner} {elapsed_precise} [{wide_bar}] {pos}/{len} {rate} ETA {eta} {msg}",
         )
-        .expect("a valid template")
-        .progress_chars("=> "),
+    } else {
+        (
+            ProgressDrawTarget::term_like_with_hz(Box::new(Lines::new(PROGRESS_EVERY)), 1),
+            "progress: {pos}/{len} ({percent}%): {msg}; {rate}; ETA {eta}",
+        )
+    };
+    let bar = ProgressBar::with_draw_target(Some(total as u64), target);
+    bar.set_style(
+        ProgressStyle::with_template(template)
+            .expect("a valid template")
+            .with_key(
+                "rate",
+                |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{:.1} msg/s", state.per_sec());
+                },
+            )
+            .progress_chars("=> "),
     );
+    bar.set_message("sent 0, failed 0, deferred 0");
+    if !terminal {
+        // Redraw while nothing happens too (a slow relay), so lines keep coming.
+        bar.enable_steady_tick(Duration::from_secs(1));
+    }
     bar
+}
+
+/// A draw target that turns indicatif's redraws into plain lines on stderr,
+/// at most one per interval (no cursor movement, no escape sequences).
+#[derive(Debug)]
+struct Lines {
+    every: Duration,
+    state: std::sync::Mutex<(std::time::Instant, String)>,
+}
+
+impl Lines {
+    fn new(every: Duration) -> Lines {
+        Lines {
+            every,
+            state: std::sync::Mutex::new((std::time::Instant::now(), String::new())),
+        }
+    }
+}
+
+impl TermLike for Lines {
+    fn width(&self) -> u16 {
+        u16::MAX
+    }
+    fn move_cursor_up(&self, _: usize) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn move_cursor_down(&self, _: usize) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn move_cursor_right(&self, _: usize) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn move_cursor_left(&self, _: usize) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn write_line(&self, s: &str) -> std::io::Result<()> {
+        self.write_str(s)
+    }
+    fn write_str(&self, s: &str) -> std::io::Result<()> {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        st.1.push_str(s.trim_matches(['\r', ' ']));
+        Ok(())
+    }
+    fn clear_line(&self) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn flush(&self) -> std::io::Result<()> {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let line = std::mem::take(&mut st.1);
+        if !line.is_empty() && st.0.elapsed() >= self.every {
+            st.0 = std::time::Instant::now();
+            eprintln!("{line}");
+        }
+        Ok(())
+    }
 }

@@ -11,6 +11,8 @@ Prints "READY <port>" on stdout once listening (use --port 0 for any port).
   --implicit CERT KEY   speak TLS from the first byte (smtps)
   --auth USER:PASS      require AUTH PLAIN/LOGIN with these credentials
   --no-smtputf8         do not offer SMTPUTF8
+  --reject ADDR=REPLY   answer RCPT TO:<ADDR> with REPLY (e.g. "550 5.1.1 no such
+                        user"), every time; repeatable. ADDR is compared as sent.
 """
 import argparse
 import asyncio
@@ -24,9 +26,16 @@ from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 
 class Capture:
-    def __init__(self, directory):
+    def __init__(self, directory, reject=None):
         self.dir = directory
         self.n = itertools.count(1)
+        self.reject = reject or {}
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.reject:
+            return self.reject[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         n = next(self.n)
@@ -56,6 +65,7 @@ def main():
     p.add_argument("--implicit", nargs=2, metavar=("CERT", "KEY"))
     p.add_argument("--auth")
     p.add_argument("--no-smtputf8", action="store_true")
+    p.add_argument("--reject", action="append", default=[])
     a = p.parse_args()
     os.makedirs(a.dir, exist_ok=True)
 
@@ -77,7 +87,7 @@ def main():
 
         kw.update(authenticator=authenticator, auth_required=True, auth_require_tls=bool(a.starttls))  # implicit TLS: aiosmtpd cannot tell, but it is TLS
 
-    handler = Capture(a.dir)
+    handler = Capture(a.dir, dict(r.split("=", 1) for r in a.reject))
 
     async def serve():
         loop = asyncio.get_running_loop()

@@ -11,7 +11,14 @@
 //! | `rcpt421`     | `421` at RCPT and hang up, the first time                        |
 //! | `drop`        | hang up after the whole body, without a reply, the first time    |
 //! | `slow`        | reply to the body after `slow_reply`, the first time             |
+//! | `esc550`      | `550 5.1.1` at RCPT, with terminal escape sequences in the text  |
 //! | anything else | 250                                                              |
+//!
+//! Beyond that, [`PeerConfig::greeting`] makes the whole server silent (it
+//! accepts connections and never speaks) or endless (one greeting line that
+//! never ends), and [`PeerConfig::mail_reply`] replaces the reply to every
+//! `MAIL FROM` (garbage, a `999`), and [`PeerConfig::mute_after`] makes
+//! later connections hang after EHLO.
 //!
 //! Every complete body received is counted per recipient ("received"), and
 //! every body answered with 250 ("accepted"), so tests can count lost and
@@ -25,6 +32,17 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
+/// How the peer greets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Greeting {
+    /// `220`.
+    Normal,
+    /// Accept the connection, never say anything.
+    Silent,
+    /// `220 ` followed by an endless line.
+    Endless,
+}
+
 /// How the peer behaves beyond the per-recipient rules.
 #[derive(Debug, Clone)]
 pub struct PeerConfig {
@@ -36,6 +54,13 @@ pub struct PeerConfig {
     pub slow_reply: Duration,
     /// Greet the first n connections with 421 and hang up.
     pub greet_421: usize,
+    /// How every (other) connection is greeted.
+    pub greeting: Greeting,
+    /// The raw reply (with its CRLF) to every `MAIL FROM`, instead of 250.
+    pub mail_reply: Option<&'static str>,
+    /// Connections after the first n greet and answer EHLO, then fall
+    /// silent (a relay that hangs: every later command waits forever).
+    pub mute_after: Option<usize>,
 }
 
 impl Default for PeerConfig {
@@ -45,6 +70,9 @@ impl Default for PeerConfig {
             accept_delay: Duration::ZERO,
             slow_reply: Duration::from_secs(3),
             greet_421: 0,
+            greeting: Greeting::Normal,
+            mail_reply: None,
+            mute_after: None,
         }
     }
 }
@@ -66,6 +94,8 @@ pub struct PeerState {
     pub open: usize,
     /// The last body received, per recipient.
     pub bodies: HashMap<String, Vec<u8>>,
+    /// Bytes of endless greeting written, over all connections.
+    pub endless_bytes: usize,
 }
 
 /// A running peer.
@@ -98,7 +128,8 @@ impl Peer {
                 let s2 = s.clone();
                 let c = config.clone();
                 tokio::spawn(async move {
-                    let _ = session(sock, &s2, &c, n <= c.greet_421).await;
+                    let mute = c.mute_after.is_some_and(|m| n > m);
+                    let _ = session(sock, &s2, &c, n <= c.greet_421, mute).await;
                     s2.lock().unwrap().open -= 1;
                 });
             }
@@ -129,6 +160,7 @@ async fn session(
     st: &Mutex<PeerState>,
     c: &PeerConfig,
     greet_421: bool,
+    mute: bool,
 ) -> std::io::Result<()> {
     sock.set_nodelay(true)?;
     let (r, mut w) = sock.into_split();
@@ -136,6 +168,25 @@ async fn session(
     if greet_421 {
         w.write_all(b"421 4.3.2 busy, try later\r\n").await?;
         return Ok(());
+    }
+    match c.greeting {
+        Greeting::Normal => {}
+        Greeting::Silent => {
+            // Read (and ignore) until the client gives up.
+            let mut sink = Vec::new();
+            while r.read_until(b'\n', &mut sink).await? > 0 {
+                sink.clear();
+            }
+            return Ok(());
+        }
+        Greeting::Endless => {
+            w.write_all(b"220 ").await?;
+            let chunk = vec![b'a'; 64 * 1024];
+            loop {
+                w.write_all(&chunk).await?;
+                st.lock().unwrap().endless_bytes += chunk.len();
+            }
+        }
     }
     w.write_all(b"220 peer.test ESMTP fault injector\r\n")
         .await?;
@@ -148,6 +199,9 @@ async fn session(
         }
         let cmd = line.trim_end().to_string();
         let upper = cmd.to_ascii_uppercase();
+        if mute && !upper.starts_with("EHLO") {
+            continue;
+        }
         if upper.starts_with("EHLO") {
             let mut reply = String::from("250-peer.test\r\n");
             if c.pipelining {
@@ -157,7 +211,8 @@ async fn session(
             w.write_all(reply.as_bytes()).await?;
         } else if upper.starts_with("MAIL FROM:") {
             rcpt = None;
-            w.write_all(b"250 2.1.0 Ok\r\n").await?;
+            let reply = c.mail_reply.unwrap_or("250 2.1.0 Ok\r\n");
+            w.write_all(reply.as_bytes()).await?;
         } else if upper.starts_with("RCPT TO:") {
             let addr = cmd[8..]
                 .trim()
@@ -171,6 +226,12 @@ async fn session(
                 *st.lock().unwrap().attempts.entry(addr.clone()).or_default() += 1;
                 w.write_all(b"550 5.1.1 <nobody>: Recipient address rejected: User unknown\r\n")
                     .await?;
+            } else if l.starts_with("esc550") {
+                *st.lock().unwrap().attempts.entry(addr.clone()).or_default() += 1;
+                w.write_all(
+                    b"550 5.1.1 \x1b[2J\x1b]0;pwned\x07\x1b[31mno such user\x1b[0m \xe2\x80\xae\xc2\x9b\r\n",
+                )
+                .await?;
             } else if l.starts_with("always451") {
                 *st.lock().unwrap().attempts.entry(addr.clone()).or_default() += 1;
                 w.write_all(b"451 4.7.1 Greylisted, come back later\r\n")

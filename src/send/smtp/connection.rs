@@ -11,9 +11,12 @@ use lettre::transport::smtp::commands::{Data, Ehlo, Mail, Quit, Rcpt, Rset};
 use lettre::transport::smtp::extension::{Extension, MailBodyParameter, MailParameter};
 use rustls_pki_types::ServerName;
 use tokio::net::TcpStream;
-use tokio_rustls::rustls;
 
-use super::error::{accepted, classify, server_text, Accepted, Failure, Stage};
+use super::error::{
+    accepted, classify, is_certificate_error, printable, rustls_error, server_text, Accepted,
+    Failure, Stage,
+};
+use super::stream::Bounded;
 use super::tls::TlsStream;
 use super::url::{Secret, Security, SmtpSettings};
 
@@ -108,7 +111,7 @@ impl Connection {
                 ))
             })?
             .map_err(|e| connect_err(format!("could not connect to {}:{}: {e}", s.host, s.port)))?;
-        let stream: Box<dyn AsyncTokioStream> = match s.security {
+        let (stream, ciphertext): (Box<dyn AsyncTokioStream>, _) = match s.security {
             Security::ImplicitTls => {
                 let name = ServerName::try_from(s.host.clone()).map_err(|e| {
                     Failure::fatal(format!("{}: not a valid TLS server name: {e}", s.host))
@@ -120,9 +123,13 @@ impl Connection {
                 .await
                 .map_err(|_| connect_err(format!("TLS handshake with {} timed out", s.host)))?
                 .map_err(|e| tls_failure(&s.host, &e))?;
-                Box::new(TlsStream(tls))
+                (Box::new(Bounded::new(TlsStream(tls))), None)
             }
-            Security::StartTls => Box::new(tcp),
+            Security::StartTls => {
+                let bounded = Bounded::new(tcp);
+                let switch = bounded.ciphertext();
+                (Box::new(bounded), Some(switch))
+            }
         };
         let mut inner = match timed(
             t,
@@ -138,13 +145,20 @@ impl Connection {
         if s.security == Security::StartTls {
             if inner.server_info().supports_feature(Extension::StartTls) {
                 let params = s.starttls_parameters()?;
-                match timed(t, Stage::Connect, "STARTTLS", inner.starttls(params, &s.hello)).await? {
+                if let Some(switch) = &ciphertext {
+                    switch.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+                match timed(
+                    t,
+                    Stage::Connect,
+                    "STARTTLS",
+                    inner.starttls(params, &s.hello),
+                )
+                .await?
+                {
                     Ok(()) => {}
-                    Err(e) if e.is_tls() => {
-                        return Err(Failure::fatal(format!(
-                            "STARTTLS with {} failed: {e}; if the server uses a private CA, set smtp.ca_file",
-                            s.host
-                        )))
+                    Err(e) if e.is_tls() || rustls_error(&e).is_some() => {
+                        return Err(starttls_failure(&s.host, &e))
                     }
                     Err(e) => return Err(classify(&e, Stage::Connect)),
                 }
@@ -188,8 +202,10 @@ impl Connection {
                     return Err(Failure::fatal(format!(
                         "authentication as {user} at {} failed: {}",
                         s.host,
-                        e.status()
-                            .map_or_else(|| e.to_string(), |c| format!("{c} {}", server_text(&e)))
+                        e.status().map_or_else(
+                            || printable(&e.to_string()),
+                            |c| format!("{c} {}", server_text(&e))
+                        )
                     )))
                 }
                 Err(e) => return Err(classify(&e, Stage::Connect)),
@@ -299,6 +315,12 @@ impl Connection {
                 (None, Ok(_)) => {}
                 (None, Err(e)) => return Err(classify(&e, Stage::Data)),
                 (Some(f), Err(_)) => return Err(f),
+                // Not a reply at all (garbage, a `999`): that is the failure,
+                // whatever came after it; the connection is not trusted again.
+                (Some(f @ Failure::Connection { .. }), Ok(_)) => {
+                    self.broken = true;
+                    return Err(f);
+                }
                 (Some(_), Ok(_)) => {
                     // 354 after a rejected MAIL or RCPT: the server is in DATA
                     // mode with nobody to deliver to. Do not guess: hang up.
@@ -401,25 +423,28 @@ async fn tcp_connect(host: &str, port: u16) -> io::Result<TcpStream> {
 fn tls_failure(host: &str, e: &io::Error) -> Failure {
     // A certificate problem will not fix itself: stop. Anything else is a
     // network hiccup during the handshake.
-    let is_cert = e
-        .get_ref()
-        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        .is_some_and(|r| {
-            matches!(
-                r,
-                rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented
-            )
-        });
-    if is_cert {
-        Failure::fatal(format!(
-            "TLS with {host} failed: {e}; if the server uses a private CA, set smtp.ca_file"
-        ))
-    } else {
-        Failure::Connection {
-            reason: format!("TLS handshake with {host} failed: {e}"),
+    match rustls_error(e) {
+        Some(r) if is_certificate_error(r) => Failure::fatal(format!(
+            "TLS with {host} failed: {r}; if the server uses a private CA, set smtp.ca_file to its certificate (PEM)"
+        )),
+        _ => Failure::Connection {
+            reason: printable(&format!("TLS handshake with {host} failed: {e}")),
             stage: Stage::Connect,
             in_doubt: false,
-        }
+        },
+    }
+}
+
+/// A failed STARTTLS upgrade: fatal (the policy or the certificate will not
+/// change by retrying), with the `smtp.ca_file` hint for a certificate the
+/// roots do not trust, and without rustls' debug text.
+fn starttls_failure(host: &str, e: &lettre::transport::smtp::Error) -> Failure {
+    match rustls_error(e) {
+        Some(r) if is_certificate_error(r) => Failure::fatal(format!(
+            "STARTTLS with {host} failed: {r}; if the server uses a private CA, set smtp.ca_file to its certificate (PEM)"
+        )),
+        Some(r) => Failure::fatal(format!("STARTTLS with {host} failed: {r}")),
+        None => Failure::fatal(printable(&format!("STARTTLS with {host} failed: {e}"))),
     }
 }
 

@@ -170,12 +170,66 @@ impl Failure {
     }
 }
 
-/// The server's text from a lettre error, single-line.
+/// `s` made safe to show on a terminal or write to a report: tabs and line
+/// breaks become spaces; every other control character (ESC, BEL, C1 codes
+/// such as CSI, DEL) and every invisible bidirectional or zero-width format
+/// character is written as `\u{..}`, so a relay's reply can neither move the
+/// cursor, retitle the terminal nor reorder what is shown.
+pub fn printable(s: &str) -> String {
+    use fmt::Write as _;
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\t' | '\r' | '\n' => out.push(' '),
+            c if c.is_control()
+                || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}') =>
+            {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The server's text from a lettre error, single-line and printable.
 pub(super) fn server_text(e: &lettre::transport::smtp::Error) -> String {
-    std::error::Error::source(e)
-        .map(|s| s.to_string())
-        .unwrap_or_default()
-        .replace(['\r', '\n', '\t'], " ")
+    printable(
+        &std::error::Error::source(e)
+            .map(|s| s.to_string())
+            .unwrap_or_default(),
+    )
+}
+
+/// The TLS error inside a lettre or I/O error, if there is one.
+pub(super) fn rustls_error<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a tokio_rustls::rustls::Error> {
+    let mut next = Some(e);
+    while let Some(e) = next {
+        if let Some(r) = e.downcast_ref::<tokio_rustls::rustls::Error>() {
+            return Some(r);
+        }
+        if let Some(r) = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<tokio_rustls::rustls::Error>())
+        {
+            return Some(r);
+        }
+        next = e.source();
+    }
+    None
+}
+
+/// True when a TLS failure is about the server's certificate: it will not fix
+/// itself by retrying.
+pub(super) fn is_certificate_error(e: &tokio_rustls::rustls::Error) -> bool {
+    matches!(
+        e,
+        tokio_rustls::rustls::Error::InvalidCertificate(_)
+            | tokio_rustls::rustls::Error::NoCertificatesPresented
+    )
 }
 
 /// Classifies a lettre error by its category (`is_transient`, `is_permanent`,
@@ -192,12 +246,35 @@ pub(super) fn classify(e: &lettre::transport::smtp::Error, stage: Stage) -> Fail
             text: server_text(e),
             stage,
         },
-        _ if e.is_client() => Failure::Local(e.to_string()),
-        _ => Failure::Connection {
-            reason: e.to_string().replace(['\r', '\n'], " "),
+        _ if e.is_client() => Failure::Local(printable(&e.to_string())),
+        // A reply lettre could not parse (garbage, a `999`): say so, and
+        // show what came, cut short.
+        _ if e.is_response() => Failure::Connection {
+            reason: {
+                // nom says `error Tag at: <the input>`; show only the input.
+                let text = server_text(e);
+                let what = text.split_once(" at: ").map_or(text.as_str(), |(_, w)| w);
+                format!(
+                    "the server's reply to {stage} is not a valid SMTP reply: {:?}",
+                    cut(what.trim(), 120)
+                )
+            },
             stage,
             in_doubt: false,
         },
+        _ => Failure::Connection {
+            reason: printable(&e.to_string()),
+            stage,
+            in_doubt: false,
+        },
+    }
+}
+
+/// At most `max` characters of `s`, with `…` when cut.
+fn cut(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
     }
 }
 
@@ -213,11 +290,7 @@ pub struct Accepted {
 pub(super) fn accepted(r: &Response) -> Accepted {
     Accepted {
         code: u16::from(r.code()),
-        text: r
-            .message()
-            .collect::<Vec<_>>()
-            .join(" ")
-            .replace(['\r', '\n', '\t'], " "),
+        text: printable(&r.message().collect::<Vec<_>>().join(" ")),
     }
 }
 
@@ -231,6 +304,17 @@ mod tests {
             text: text.into(),
             stage: Stage::Rcpt,
         }
+    }
+
+    #[test]
+    fn printable_escapes_what_a_terminal_would_obey() {
+        assert_eq!(
+            printable("550 \u{1b}[2J\u{1b}]0;x\u{7}ok\tline\r\n\u{9b}1m \u{202e}abc \u{7f}"),
+            "550 \\u{1b}[2J\\u{1b}]0;x\\u{7}ok line  \\u{9b}1m \\u{202e}abc \\u{7f}"
+        );
+        assert_eq!(printable("Grüße, 5.1.1 ok"), "Grüße, 5.1.1 ok");
+        let once = printable("\u{1b}x");
+        assert_eq!(printable(&once), once, "idempotent");
     }
 
     #[test]

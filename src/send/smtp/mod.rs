@@ -25,11 +25,13 @@
 //!
 //! - [`url`]: settings from `[smtp]` and the SMTP URL.
 //! - [`error`]: failure classification by reply category.
+//! - [`stream`]: the socket under lettre, with reply lines bounded.
 //! - [`tls`]: the implicit-TLS stream.
 //! - [`connection`]: one session, owned by one worker.
 
 pub mod connection;
 pub mod error;
+pub mod stream;
 mod tls;
 pub mod url;
 

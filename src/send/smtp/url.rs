@@ -96,11 +96,24 @@ impl SmtpSettings {
                 "no SMTP server: set `url` in [smtp] in letterpress.toml or pass --smtp URL (e.g. smtp://127.0.0.1:2525)".into(),
             )
         })?;
-        let bad = |why: &str| Error::Usage(format!("SMTP URL {raw:?}: {why}"));
-        let url = url::Url::parse(raw).map_err(|e| bad(&e.to_string()))?;
+        let shown_raw = mask_password(raw);
+        let bad = |why: &str| Error::Usage(format!("SMTP URL {shown_raw:?}: {why}"));
+        let no_scheme = || {
+            bad(&format!(
+                "no scheme; write smtp://{raw} (STARTTLS, or plaintext to a loopback address) or smtps://{raw} (implicit TLS)",
+                raw = shown_raw
+            ))
+        };
+        let url = match url::Url::parse(raw) {
+            Ok(url) => url,
+            Err(url::ParseError::RelativeUrlWithoutBase) => return Err(no_scheme()),
+            Err(e) => return Err(bad(&e.to_string())),
+        };
         let security = match url.scheme() {
             "smtps" => Security::ImplicitTls,
             "smtp" => Security::StartTls,
+            // `localhost:2525` parses as the scheme `localhost`.
+            _ if !raw.contains("://") => return Err(no_scheme()),
             _ => {
                 return Err(bad(
                     "use smtps://host:465 (implicit TLS) or smtp://host:587 (STARTTLS)",
@@ -129,7 +142,16 @@ impl SmtpSettings {
             .then(|| url.username().to_string())
             .or_else(|| smtp.username.clone());
         let credentials = match user {
-            Some(user) => Some((user, password(smtp)?)),
+            Some(user) => Some((
+                user,
+                password(
+                    smtp,
+                    crate::send::engine::seconds(
+                        smtp.timeout_seconds,
+                        &crate::config::TIMEOUT_SECONDS,
+                    ),
+                )?,
+            )),
             None => None,
         };
         let extra_ca = match &smtp.ca_file {
@@ -179,7 +201,10 @@ impl SmtpSettings {
             allow_plaintext: allow_plaintext || smtp.allow_plaintext,
             hello: ClientId::Domain(hello),
             credentials,
-            timeout: Duration::from_secs_f64(smtp.timeout_seconds.max(0.001)),
+            timeout: crate::send::engine::seconds(
+                smtp.timeout_seconds,
+                &crate::config::TIMEOUT_SECONDS,
+            ),
             tls_config: Arc::new(tls_config),
             extra_ca,
         })
@@ -197,8 +222,26 @@ impl SmtpSettings {
     }
 }
 
-/// The password from the environment or `password_command`.
-fn password(smtp: &Smtp) -> Result<Secret> {
+/// `raw` with the password of its user info, if any, shown as `***`
+/// (`smtp://bob:***@host`), for error messages.
+fn mask_password(raw: &str) -> String {
+    let Some(start) = raw.find("://").map(|i| i + 3) else {
+        return raw.to_string();
+    };
+    let rest = &raw[start..];
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    match authority.rfind('@').map(|at| (at, &authority[..at])) {
+        Some((at, userinfo)) => match userinfo.find(':') {
+            Some(colon) => format!("{}{}:***{}", &raw[..start], &userinfo[..colon], &rest[at..]),
+            None => raw.to_string(),
+        },
+        None => raw.to_string(),
+    }
+}
+
+/// The password from the environment or `password_command`; the command
+/// gets `timeout` (smtp.timeout_seconds) to print it, then it is killed.
+fn password(smtp: &Smtp, timeout: Duration) -> Result<Secret> {
     if let Ok(p) = std::env::var(PASSWORD_ENV) {
         if !p.is_empty() {
             return Ok(Secret(p));
@@ -209,20 +252,62 @@ fn password(smtp: &Smtp) -> Result<Secret> {
             "smtp.username is set but there is no password: export {PASSWORD_ENV} or set smtp.password_command"
         )));
     };
-    let out = std::process::Command::new("sh")
+    let mut command = std::process::Command::new("sh");
+    command
         .arg("-c")
         .arg(cmd)
         .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::inherit())
-        .output()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit());
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let mut child = command
+        .spawn()
         .map_err(|e| Error::Usage(format!("smtp.password_command could not run: {e}")))?;
-    if !out.status.success() {
+    let mut stdout = child.stdout.take().expect("stdout is piped");
+    // Read on a thread, so a command printing much cannot block on a full pipe.
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut stdout, &mut out).map(|_| out)
+    });
+    let deadline = std::time::Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Ok(None) => {
+                // The whole process group: `sh -c` and whatever it started.
+                #[cfg(unix)]
+                // SAFETY: kill(2) on the group we created above; no memory is touched.
+                unsafe {
+                    libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL);
+                }
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(Error::Usage(format!(
+                    "smtp.password_command did not finish within {} s (smtp.timeout_seconds); it was stopped. \
+                     Check that it does not wait for input (it gets no terminal)",
+                    timeout.as_secs_f64()
+                )));
+            }
+            Err(e) => {
+                return Err(Error::Usage(format!(
+                    "smtp.password_command could not be waited for: {e}"
+                )))
+            }
+        }
+    };
+    let stdout = reader.join().ok().and_then(|r| r.ok()).ok_or_else(|| {
+        Error::Usage("smtp.password_command: its output could not be read".into())
+    })?;
+    if !status.success() {
         return Err(Error::Usage(format!(
-            "smtp.password_command failed ({}); its output is not shown",
-            out.status
+            "smtp.password_command failed ({status}); its output is not shown"
         )));
     }
-    let text = String::from_utf8(out.stdout).map_err(|_| {
+    let text = String::from_utf8(stdout).map_err(|_| {
         Error::Usage("smtp.password_command printed something that is not UTF-8".into())
     })?;
     let p = text.trim_end_matches(['\r', '\n']).to_string();
@@ -262,14 +347,52 @@ mod tests {
         assert_eq!((s.host.as_str(), s.loopback), ("::1", true));
         assert_eq!(settings("smtp://mail.example.com").unwrap().port, 587);
         assert!(settings("http://x").is_err());
-        let e = settings("smtp://u:hunter2@mail.example.com")
+        let e = settings("smtp://bob:S3cret-hunter2@mail.example.com:587")
             .unwrap_err()
             .to_string();
         assert!(
-            e.contains("never put the password") && !e.contains("hunter2")
-                || e.contains("hunter2") && e.contains("never"),
+            e.contains("never put the password") && !e.contains("S3cret"),
             "{e}"
         );
+        assert!(e.contains("smtp://bob:***@mail.example.com:587"), "{e}");
+    }
+
+    #[test]
+    fn a_url_without_a_scheme_suggests_one() {
+        for raw in ["127.0.0.1:2526", "localhost:2525"] {
+            let e = settings(raw).unwrap_err().to_string();
+            assert!(e.contains(&format!("write smtp://{raw} ")), "{e}");
+        }
+    }
+
+    #[test]
+    fn masking() {
+        assert_eq!(mask_password("smtp://a:b@h/x@y"), "smtp://a:***@h/x@y");
+        assert_eq!(mask_password("smtp://a@h"), "smtp://a@h");
+        assert_eq!(mask_password("smtp://h:25"), "smtp://h:25");
+        assert_eq!(mask_password("a:b@c"), "a:b@c");
+    }
+
+    #[test]
+    fn a_hanging_password_command_is_stopped() {
+        if std::env::var_os(PASSWORD_ENV).is_some() {
+            return; // the environment's password wins; nothing to test here
+        }
+        let smtp = Smtp {
+            password_command: Some("sleep 30; echo late".into()),
+            ..Smtp::default()
+        };
+        let t = std::time::Instant::now();
+        let e = password(&smtp, Duration::from_millis(300))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("did not finish within 0.3 s"), "{e}");
+        assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+        let smtp = Smtp {
+            password_command: Some("printf 'pw\\n'".into()),
+            ..Smtp::default()
+        };
+        assert_eq!(password(&smtp, Duration::from_secs(5)).unwrap().0, "pw");
     }
 
     #[test]
