@@ -9,6 +9,7 @@ use letterpress::config::Config;
 use letterpress::Result;
 
 pub mod audience;
+pub mod bounces;
 pub mod check;
 pub mod listen;
 pub mod new;
@@ -64,6 +65,8 @@ pub enum Command {
     Audience(audience::Args),
     /// Serve the unsubscribe URL of every message (the public service; see docs/deploy.md).
     Listen(listen::Args),
+    /// Read returned mail (bounces, complaints, auto-replies, unsubscribe requests) into the audience store.
+    Bounces(bounces::Args),
 }
 
 /// Runs the command line.
@@ -77,5 +80,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::New(args) => new::run(args, &config()?),
         Command::Audience(args) => audience::run(args, &config()?),
         Command::Listen(args) => listen::run(args, &config()?),
+        Command::Bounces(args) => bounces::run(args, &config()?),
     }
 }
