@@ -57,12 +57,18 @@ pub struct Bounces {
     /// suppress an address; fewer never do. At least 1.
     #[serde(default = "default_soft_bounce_limit")]
     pub soft_bounce_limit: u32,
+    /// VERP: with `bounces@news.example`, each message's envelope sender is
+    /// `bounces+<sealed tag>@news.example`, naming its reader and issue
+    /// (`From:` is unchanged). Mail to it must reach the bounce mailbox.
+    #[serde(default)]
+    pub return_path: Option<String>,
 }
 
 impl Default for Bounces {
     fn default() -> Self {
         Bounces {
             soft_bounce_limit: default_soft_bounce_limit(),
+            return_path: None,
         }
     }
 }

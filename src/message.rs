@@ -280,6 +280,8 @@ pub struct MessageTemplate {
     /// `mailto:…?subject=unsubscribe`, the same for every recipient.
     unsubscribe_mailto: Option<String>,
     tokens: Tokens,
+    /// `[bounces] return_path`: the per-recipient envelope sender (VERP).
+    verp: Option<crate::audience::verp::Verp>,
     id_prefix: String,
     id_domain: String,
     test: bool,
@@ -326,6 +328,13 @@ impl MessageTemplate {
         let archive = issue.web_url().unwrap_or(&config.newsletter.web_url);
         headers.push(header("List-Archive", format!("<{archive}>")));
         let tokens = list_tokens(config, opts.unsubscribe_secret.as_deref())?;
+        let verp = match (
+            &config.bounces.return_path,
+            opts.unsubscribe_secret.as_deref(),
+        ) {
+            (Some(rp), Some(secret)) => Some(crate::audience::verp::Verp::new(rp, secret)?),
+            _ => None,
+        };
         let subject = if opts.test {
             format!("[TEST] {}", email.subject)
         } else {
@@ -347,6 +356,7 @@ impl MessageTemplate {
                 .as_ref()
                 .map(|m| format!("mailto:{m}?subject=unsubscribe")),
             tokens,
+            verp,
             id_prefix,
             id_domain: domain,
             test: opts.test,
@@ -446,8 +456,17 @@ impl MessageTemplate {
         if let Some(dkim) = &self.dkim {
             message.sign(dkim);
         }
+        let mut envelope = message.envelope().clone();
+        if let Some(verp) = &self.verp {
+            let sender = verp.envelope_sender(&self.id_prefix, &key);
+            let sender = sender
+                .parse()
+                .map_err(|e| Error::Usage(format!("cannot use the VERP sender {sender}: {e}")))?;
+            envelope = lettre::address::Envelope::new(Some(sender), envelope.to().to_vec())
+                .map_err(|e| Error::Usage(format!("cannot build the envelope for {email}: {e}")))?;
+        }
         Ok(OutgoingMessage {
-            envelope: message.envelope().clone(),
+            envelope,
             message_id,
             bytes: message.formatted(),
         })

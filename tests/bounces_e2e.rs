@@ -464,3 +464,97 @@ fn killed_midway_then_run_again_counts_each_report_once() {
         text(&o)
     );
 }
+
+/// The envelope sender of the captured message to `rcpt`.
+fn mail_from(cap: &Capture, rcpt: &str) -> String {
+    cap.parsed()
+        .iter()
+        .find(|m| m["envelope"]["rcpt_tos"][0].as_str() == Some(rcpt))
+        .and_then(|m| m["envelope"]["mail_from"].as_str().map(str::to_string))
+        .unwrap_or_else(|| panic!("no message to {rcpt}"))
+}
+
+#[test]
+fn verp_names_the_reader_when_the_report_does_not_and_forged_tags_suppress_nobody() {
+    let cap_dir = tempfile::tempdir().unwrap();
+    let Some(cap) = Capture::start(cap_dir.path(), &[]) else {
+        return;
+    };
+    let p = Project::new(
+        &["ok@reader.example", "gone@reader.example"],
+        "\n[bounces]\nreturn_path = \"bounces@sourdough-ledger.example\"\n",
+    );
+    let o = p.send("12", cap.port);
+    assert!(o.status.success(), "{}", text(&o));
+    let gone_from = mail_from(&cap, "gone@reader.example");
+    let ok_from = mail_from(&cap, "ok@reader.example");
+    let (local, domain) = gone_from.rsplit_once('@').unwrap();
+    assert!(local.starts_with("bounces+issue-12."), "{gone_from}");
+    assert!(local.len() <= 64, "{gone_from}");
+    assert_eq!(domain, "sourdough-ledger.example");
+    assert!(
+        !gone_from.contains("gone"),
+        "no address in clear: {gone_from}"
+    );
+    assert_ne!(gone_from, ok_from);
+    // From: is unchanged.
+    for m in cap.parsed() {
+        assert!(
+            m["headers"]["From"]
+                .as_str()
+                .unwrap()
+                .contains("<letters@sourdough-ledger.example>"),
+            "{m}"
+        );
+    }
+
+    // The receiving system rewrote the address and quotes no original: only
+    // the address the bounce is delivered to (the VERP sender) names gone@.
+    let vague = |report_id: &str, to: &str| {
+        dsn(
+            report_id,
+            "u1234@mailstore.reader.example",
+            "5.1.1",
+            "550 5.1.1 mailbox unavailable",
+            "<lost@nowhere.example>",
+        )
+        .replacen("To: news@sourdough-ledger.example", &format!("To: {to}"), 1)
+    };
+    p.drop_mail("1.eml", &vague("v1@mx.reader.example", &gone_from));
+    // A forged tag (ok@'s reader tag with a made-up seal), and a forged
+    // report naming ok@ outright: neither suppresses ok@.
+    let (ok_local, _) = ok_from.rsplit_once('@').unwrap();
+    let forged_tag = format!(
+        "{}.00000000@sourdough-ledger.example",
+        ok_local.rsplit_once('.').unwrap().0
+    );
+    p.drop_mail("2.eml", &vague("v2@mx.reader.example", &forged_tag));
+    p.drop_mail(
+        "3.eml",
+        &dsn(
+            "v3@mx.evil.example",
+            "ok@reader.example",
+            "5.1.1",
+            "550 5.1.1 no such user",
+            "<x@evil.example>",
+        )
+        .replacen(
+            "To: news@sourdough-ledger.example",
+            "To: bounces+issue-12.0123456789abcdef.01234567@sourdough-ledger.example",
+            1,
+        ),
+    );
+    let o = p.bounces();
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("hard-bounce gone@reader.example"), "{out}");
+    assert!(out.contains("1 hard bounces"), "{out}");
+    assert!(out.contains("2 forged VERP tags refused"), "{out}");
+    assert!(!out.contains("hard-bounce ok@"), "{out}");
+
+    let cap13_dir = tempfile::tempdir().unwrap();
+    let cap13 = Capture::start(cap13_dir.path(), &[]).unwrap();
+    let o = p.send("13", cap13.port);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(recipients(&cap13, 13), set(&["ok@reader.example"]));
+}

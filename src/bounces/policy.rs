@@ -1,8 +1,10 @@
 //! From a classified [`Report`] to audience-store events: whom it concerns
 //! (attribution) and what it does to them (the policy).
 //!
-//! Attribution, first match wins: the recipient the report names, when it
-//! is on the list; else the original's Message-ID, which letterpress derives
+//! Attribution, first match wins: the VERP tag of the address the report
+//! was delivered to ([`crate::audience::verp`], when `[bounces] return_path`
+//! is set), whose seal is checked; else the recipient the report names,
+//! when it is on the list; else the original's Message-ID, which letterpress derives
 //! from the issue and a keyed tag of the recipient
 //! ([`crate::audience::Tokens::message_id_tag`]). An address that is not on
 //! the list is never suppressed: a forged or misdirected report cannot
@@ -23,6 +25,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::classify::{Failure, Kind, Report, Severity};
 use crate::audience::store::{now_ms, Event, EventKind, Source, Store};
+use crate::audience::verp::Verp;
 use crate::audience::{AddressKey, Tokens};
 use crate::Result;
 
@@ -32,6 +35,8 @@ use crate::Result;
 pub struct Roster {
     keys: HashSet<AddressKey>,
     by_tag: HashMap<String, AddressKey>,
+    by_reader: HashMap<String, AddressKey>,
+    verp: Option<Verp>,
 }
 
 impl Roster {
@@ -46,6 +51,49 @@ impl Roster {
             r.keys.insert(k);
         }
         r
+    }
+
+    /// The roster that also reads VERP tags made by `verp`.
+    pub fn with_verp(mut self, verp: Verp) -> Roster {
+        self.by_reader = self
+            .keys
+            .iter()
+            .map(|k| (verp.reader_tag(k), k.clone()))
+            .collect();
+        self.verp = Some(verp);
+        self
+    }
+
+    /// The reader and issue of the first of `addresses` that carries a
+    /// VERP tag of ours with a valid seal.
+    pub fn by_verp<'a>(
+        &self,
+        addresses: impl IntoIterator<Item = &'a String>,
+    ) -> Option<(AddressKey, String)> {
+        let verp = self.verp.as_ref()?;
+        addresses.into_iter().find_map(|a| {
+            let tag = verp.open(a)?;
+            let key = self.by_reader.get(&tag.reader)?;
+            Some((key.clone(), tag.issue))
+        })
+    }
+
+    /// True when one of `addresses` is in the VERP namespace but no tag of
+    /// ours opens: a forged or damaged tag.
+    pub fn forged_verp<'a>(&self, addresses: impl IntoIterator<Item = &'a String>) -> bool {
+        let Some(verp) = &self.verp else {
+            return false;
+        };
+        let mut tagged = false;
+        for a in addresses {
+            if verp.is_tagged(a) {
+                if verp.open(a).is_some() {
+                    return false;
+                }
+                tagged = true;
+            }
+        }
+        tagged
     }
 
     /// True when `key` is on the list.
@@ -95,6 +143,9 @@ pub struct Decision {
     pub sender_problems: Vec<Failure>,
     /// Addresses named by the report that are not on the list (ignored).
     pub not_on_list: Vec<String>,
+    /// The report came to a VERP address whose seal does not check: forged
+    /// or damaged, so it suppresses nobody.
+    pub forged: bool,
 }
 
 /// Decides what `report` does, reading the soft-bounce history from `store`.
@@ -105,16 +156,26 @@ pub fn decide(
     store: &Store,
 ) -> Result<Decision> {
     let mut d = Decision::default();
+    if roster.forged_verp(&report.envelope_to) {
+        d.forged = true;
+        return Ok(d);
+    }
+    let verp = roster.by_verp(&report.envelope_to);
     let original = report
         .original
         .message_id
         .as_deref()
         .and_then(|id| roster.by_message_id(id));
-    let issue = original
+    let issue = verp
         .as_ref()
+        .or(original.as_ref())
         .map(|(_, i)| i.clone())
         .or_else(|| report.original.message_id.clone());
     let attribute = |address: &str, only: bool| -> Option<AddressKey> {
+        // One recipient per envelope: the VERP tag names whom it was for.
+        if let Some((k, _)) = &verp {
+            return Some(k.clone());
+        }
         if let Ok(k) = AddressKey::parse(address) {
             if roster.contains(&k) {
                 return Some(k);
@@ -175,12 +236,14 @@ pub fn decide(
         }
         Kind::Complaint => {
             let kind = report.feedback_type.as_deref().unwrap_or("abuse");
-            let mut keys: Vec<AddressKey> = report
-                .failures
-                .iter()
-                .filter_map(|f| AddressKey::parse(&f.address).ok())
-                .filter(|k| roster.contains(k))
-                .collect();
+            let mut keys: Vec<AddressKey> = verp.iter().map(|(k, _)| k.clone()).collect();
+            keys.extend(
+                report
+                    .failures
+                    .iter()
+                    .filter_map(|f| AddressKey::parse(&f.address).ok())
+                    .filter(|k| roster.contains(k)),
+            );
             if keys.is_empty() {
                 keys.extend(original.as_ref().map(|(k, _)| k.clone()));
             }
@@ -188,6 +251,7 @@ pub fn decide(
                 d.not_on_list
                     .extend(report.failures.iter().map(|f| f.address.clone()));
             }
+            keys.sort();
             keys.dedup();
             for k in keys {
                 d.events.push(event(

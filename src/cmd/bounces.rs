@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use letterpress::audience::store::{EventKind, Store};
+use letterpress::audience::verp::Verp;
 use letterpress::audience::AddressKey;
 use letterpress::bounces::classify::{self, Kind};
 use letterpress::bounces::policy::{Policy, Roster};
@@ -52,8 +53,9 @@ pub fn run(args: Args, config: &Config) -> Result<ExitCode> {
         .iter()
         .filter_map(|s| AddressKey::parse(s.email.as_ref()).ok())
         .collect();
-    let tokens = match unsubscribe_secret(config, false) {
-        Some(secret) => Some(list_tokens(config, Some(&secret))?),
+    let secret = unsubscribe_secret(config, false);
+    let tokens = match &secret {
+        Some(secret) => Some(list_tokens(config, Some(secret))?),
         None => {
             eprintln!(
                 "note: ${} is not set, so reports are attributed only by the addresses they \
@@ -63,7 +65,10 @@ pub fn run(args: Args, config: &Config) -> Result<ExitCode> {
             None
         }
     };
-    let roster = Roster::new(keys, tokens.as_ref());
+    let mut roster = Roster::new(keys, tokens.as_ref());
+    if let (Some(rp), Some(secret)) = (&config.bounces.return_path, &secret) {
+        roster = roster.with_verp(Verp::new(rp, secret)?);
+    }
     let policy = Policy {
         soft_bounce_limit: config.bounces.soft_bounce_limit,
         unsubscribe_mailto: config.unsubscribe.mailto.clone(),
@@ -116,13 +121,21 @@ pub fn run(args: Args, config: &Config) -> Result<ExitCode> {
                     );
                 }
                 tally.not_on_list += decision.not_on_list.len();
+                if decision.forged {
+                    tally.forged += 1;
+                    println!(
+                        "{}: came to a VERP address whose seal does not check (forged or \
+                         damaged): nobody suppressed",
+                        file.display()
+                    );
+                }
             }
         }
     }
     println!(
         "{} messages: {} hard bounces, {} soft bounces, {} complaints, {} unsubscribes, \
          {} sender problems, {} auto-replies, {} notices, {} not on the list, {} already counted, \
-         {} need a look",
+         {} need a look{}",
         files.len(),
         tally.hard,
         tally.soft,
@@ -133,7 +146,12 @@ pub fn run(args: Args, config: &Config) -> Result<ExitCode> {
         tally.notices,
         tally.not_on_list,
         tally.already,
-        needs_look.len()
+        needs_look.len(),
+        if tally.forged > 0 {
+            format!(", {} forged VERP tags refused", tally.forged)
+        } else {
+            String::new()
+        }
     );
     if !needs_look.is_empty() {
         println!("needs a look (not recognised, nothing recorded):");
@@ -154,6 +172,7 @@ struct Tally {
     auto_replies: usize,
     notices: usize,
     not_on_list: usize,
+    forged: usize,
     already: usize,
 }
 
