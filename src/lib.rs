@@ -16,7 +16,8 @@
 //!  .letterpress/audience.db ──▶ store ──────────┘                            applies the journal)
 //!  (the world's answers)          ▲
 //!                                 └── unsubscribes (listen), hard bounces (send::campaign),
-//!                                     manual (`letterpress audience`)
+//!                                     manual (`letterpress audience`),
+//!                                     returned mail ──▶ bounces::classify::Report ──▶ bounces::policy
 //! ```
 //!
 //! - [`config`]: `letterpress.toml`, the newsletter's settings.
@@ -29,6 +30,8 @@
 //! - [`audience`]: who may be mailed: the one address identity ([`audience::AddressKey`]), unsubscribe tokens,
 //!   the audience store (SQLite) of what came back (unsubscribes, bounces, complaints),
 //!   `subscribers.toml` (streamed line by line; a million entries load in about a second).
+//! - [`bounces`]: what comes back by mail (DSNs, ARF complaints, auto-replies, unsubscribe requests), classified and
+//!   attributed (VERP tag, named recipient, Message-ID) into audience-store events.
 //! - [`send`]: delivery over SMTP: one connection per worker, rate limits, retries, a crash-safe journal, the report;
 //!   [`send::campaign`] is the list-send protocol around it (journal start/end, who is skipped, hard bounces).
 //! - [`listen`]: `letterpress listen`, the public service behind every unsubscribe URL (pages, one-click, the events export).
