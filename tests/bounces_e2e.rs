@@ -558,3 +558,29 @@ fn verp_names_the_reader_when_the_report_does_not_and_forged_tags_suppress_nobod
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(recipients(&cap13, 13), set(&["ok@reader.example"]));
 }
+
+#[test]
+fn bad_bounce_settings_are_refused_with_the_key_and_the_fix() {
+    let p = Project::new(
+        &["ok@reader.example"],
+        "\n[bounces]\nsoft_bounce_limit = 0\n",
+    );
+    let o = p.bounces();
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("bounces.soft_bounce_limit"), "{out}");
+    assert!(out.contains("at least 1"), "{out}");
+
+    let p = Project::new(
+        &["ok@reader.example"],
+        &format!(
+            "\n[bounces]\nreturn_path = \"{}@news.example\"\n",
+            "b".repeat(40)
+        ),
+    );
+    let o = p.cmd(&["send", "12", "--dry-run"]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("[bounces] return_path"), "{out}");
+    assert!(out.contains("too long"), "{out}");
+}
