@@ -8,6 +8,7 @@
 
 use std::time::SystemTime;
 
+use base64::Engine as _;
 use lettre::message::header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue};
 use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 use lettre::Address;
@@ -292,6 +293,57 @@ fn header(name: &'static str, value: String) -> HeaderValue {
     HeaderValue::new(HeaderName::new_from_ascii_str(name), value)
 }
 
+/// The longest word written as is in a header. RFC 5322 folds only at
+/// whitespace, so a longer word (a 5,000-character subject without spaces, a
+/// 10,000-character name) would make a line past the 998-octet limit; such
+/// a phrase is written as RFC 2047 encoded words instead.
+const MAX_HEADER_WORD: usize = 75;
+
+/// True when `text` has a word too long to fold.
+fn needs_encoded_words(text: &str) -> bool {
+    text.split_whitespace().any(|w| w.len() > MAX_HEADER_WORD)
+}
+
+/// `text` as RFC 2047 `B` encoded words, one per folded line: each holds at
+/// most 45 bytes of UTF-8 (never a split character), so it is 72 characters
+/// long; a reader joins adjacent encoded words without the folding space.
+fn encoded_words(text: &str) -> String {
+    const CHUNK: usize = 45;
+    let b64 = &base64::engine::general_purpose::STANDARD;
+    let mut words = Vec::new();
+    let mut start = 0;
+    for (i, c) in text.char_indices() {
+        if i + c.len_utf8() - start > CHUNK {
+            words.push(format!("=?utf-8?b?{}?=", b64.encode(&text[start..i])));
+            start = i;
+        }
+    }
+    if start < text.len() || words.is_empty() {
+        words.push(format!("=?utf-8?b?{}?=", b64.encode(&text[start..])));
+    }
+    words.join("\r\n ")
+}
+
+/// A header whose `text` is encoded and folded by [`encoded_words`].
+fn encoded_header(name: &'static str, text: &str) -> HeaderValue {
+    HeaderValue::dangerous_new_pre_encoded(
+        HeaderName::new_from_ascii_str(name),
+        text.to_string(),
+        encoded_words(text),
+    )
+}
+
+/// A mailbox header whose display name is written as encoded words, the
+/// address on a folded line of its own.
+fn encoded_mailbox_header(name: &'static str, mailbox: &Mailbox) -> HeaderValue {
+    let display = mailbox.name.as_deref().unwrap_or_default();
+    HeaderValue::dangerous_new_pre_encoded(
+        HeaderName::new_from_ascii_str(name),
+        mailbox.to_string(),
+        format!("{}\r\n <{}>", encoded_words(display), mailbox.email),
+    )
+}
+
 fn reject_line_breaks(what: &str, value: &str) -> Result<()> {
     if value.contains(['\r', '\n']) {
         return Err(Error::Usage(format!(
@@ -402,16 +454,36 @@ impl MessageTemplate {
                 .unwrap_or_default(),
         };
         let message_id = self.message_id(&key);
-        // The domain as its A-label: only a non-ASCII local part needs SMTPUTF8.
+        // The domain as its A-label, in To and in the envelope: only a
+        // non-ASCII local part needs SMTPUTF8.
+        let wire = wire_address(&recipient.email);
         let to = Mailbox::new(
             Some(values.name.clone()).filter(|n| !n.is_empty()),
-            wire_address(&recipient.email),
+            wire.clone(),
         );
 
-        let mut builder = lettre::Message::builder()
-            .from(self.from.clone())
-            .to(to)
-            .subject(self.subject.clone())
+        let mut builder = lettre::Message::builder();
+        builder = if self.from.name.as_deref().is_some_and(needs_encoded_words) {
+            builder.raw_header(encoded_mailbox_header("From", &self.from))
+        } else {
+            builder.from(self.from.clone())
+        };
+        builder = if to.name.as_deref().is_some_and(needs_encoded_words) {
+            builder.raw_header(encoded_mailbox_header("To", &to))
+        } else {
+            builder.to(to)
+        };
+        builder = if needs_encoded_words(&self.subject) {
+            builder.raw_header(encoded_header("Subject", &self.subject))
+        } else {
+            builder.subject(self.subject.clone())
+        };
+        let mut builder = builder
+            .envelope(
+                lettre::address::Envelope::new(Some(self.from.email.clone()), vec![wire]).map_err(
+                    |e| Error::Usage(format!("cannot build the envelope for {email}: {e}")),
+                )?,
+            )
             .date(SystemTime::now())
             .message_id(Some(message_id.clone()));
         if let Some(r) = &self.reply_to {

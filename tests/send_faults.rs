@@ -461,6 +461,10 @@ async fn a_relay_that_goes_silent_is_declared_dead_and_the_rest_deferred_at_once
     let t = Instant::now();
     let report = run(peer.port, recipients(&refs), l, 0.3, None).await;
     let elapsed = t.elapsed();
+    eprintln!(
+        "dead relay: 60 recipients, relay silent after 10: ended in {elapsed:?} after {} connections",
+        peer.state.lock().unwrap().connections
+    );
     assert_eq!(report.sent, 10, "{}", report.summary(5));
     assert_eq!(
         report.sent + report.deferred.len() + report.not_attempted,
@@ -764,7 +768,13 @@ fn sigterm_stops_gracefully_with_summary_end_record_and_a_clean_resume() {
     assert!(before < n, "stopped mid-run ({before} of {n})");
 
     let o = send_cmd(dir.path(), peer.port).output().unwrap();
-    assert!(o.status.success(), "{}", output_text(&o));
+    let out = output_text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(
+        out.contains(&format!("resuming: {before} already delivered (skipped)"))
+            && out.contains("left from the earlier run (deferred or never attempted)"),
+        "{out}"
+    );
     let (total, unique) = received(&peer);
     assert_eq!(unique, n, "nobody skipped");
     assert!(
@@ -855,6 +865,10 @@ fn a_test_send_to_a_closed_port_fails_at_once_naming_host_and_port() {
         out.contains(&format!("cannot reach the SMTP server at 127.0.0.1:{port}")),
         "{out}"
     );
+    assert!(
+        out.contains("to a@example.com via smtp://127.0.0.1:"),
+        "a test send names its addresses: {out}"
+    );
     assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
 }
 
@@ -925,4 +939,135 @@ fn one_decimal(s: &str) -> bool {
             && b.len() == 1
             && b.as_bytes()[0].is_ascii_digit()
     })
+}
+
+#[test]
+fn header_lines_stay_under_998_octets_with_absurd_names_and_subjects() {
+    let config = config();
+    let composer = Composer::new(&config).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let subject = format!("{}é{}", "S".repeat(2500), "s".repeat(2500));
+    let issue = dir.path().join("077-long.md");
+    std::fs::write(
+        &issue,
+        format!("---\ntitle: \"{subject}\"\ndate: 2026-11-22\nnumber: 77\n---\n\nHello.\n"),
+    )
+    .unwrap();
+    let c = compose_file(&composer, &issue).unwrap();
+    let opts = MessageOptions {
+        test: false,
+        unsubscribe_secret: Some(b"test-secret-of-at-least-32-bytes".to_vec()),
+        dkim: None,
+    };
+    let t = MessageTemplate::new(&c.email, &c.issue, &config, opts).unwrap();
+    let name = format!("{}Ünïcode {}", "N".repeat(10_000), "word ".repeat(100));
+    let msg = t
+        .build(&Recipient {
+            email: "long@peer.example".parse().unwrap(),
+            name: Some(name.clone()),
+        })
+        .unwrap();
+    let text = String::from_utf8_lossy(&msg.bytes);
+    let longest = text.split("\r\n").map(str::len).max().unwrap();
+    assert!(longest <= 998, "a line of {longest} octets");
+    assert_eq!(
+        msg.envelope
+            .to()
+            .iter()
+            .map(|a| a.to_string())
+            .collect::<Vec<_>>(),
+        ["long@peer.example"]
+    );
+    // A real reader decodes both back.
+    if !common::has_program("python3", &["--version"]) {
+        return common::skip("python3 is needed to read the message back");
+    }
+    let check = r#"
+import email, sys
+from email import policy
+data = sys.stdin.buffer.read()
+m = email.message_from_bytes(data, policy=policy.default)
+exp_subject, exp_name = sys.argv[1], sys.argv[2]
+assert str(m["subject"]) == exp_subject, ("subject", str(m["subject"])[:80])
+# policy.default's address parser keeps the folding space between encoded
+# words in a phrase (against RFC 2047 6.2); the RFC 2047 decoder does not.
+from email.header import decode_header, make_header
+from email.utils import parseaddr
+raw = email.message_from_bytes(data)["to"]
+display, addr = parseaddr(str(raw).replace("\r\n", "").replace("\n", ""))
+name = str(make_header(decode_header(display)))
+assert name == exp_name.strip(), ("name", name[:80])
+assert addr == "long@peer.example", addr
+print("ok")
+"#;
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", check, &subject, &name])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), &msg.bytes).unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(
+        o.status.success() && o.stdout.starts_with(b"ok"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn on_a_terminal_the_progress_bar_shows_the_rate_with_one_decimal() {
+    if !common::has_program("script", &["--version"]) {
+        return common::skip("util-linux `script` is needed to give the send a terminal");
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let peer = rt.block_on(Peer::start(PeerConfig {
+        accept_delay: Duration::from_millis(10),
+        ..PeerConfig::default()
+    }));
+    let dir = project(100, 1);
+    let cmd = send_cmd(dir.path(), peer.port);
+    let line = std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|a| format!("'{}'", a.to_string_lossy()))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let o = std::process::Command::new("script")
+        .args(["-q", "-e", "-c", &line, "/dev/null"])
+        .env(
+            "LETTERPRESS_UNSUBSCRIBE_SECRET",
+            "fault-secret-of-at-least-32-bytes",
+        )
+        .current_dir(common::root())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{out}");
+    // Every rate drawn: digits, a point, one digit, " msg/s".
+    let rates: Vec<&str> = out
+        .split(" msg/s")
+        .filter_map(|before| {
+            before
+                .rsplit(|c: char| c.is_whitespace() || c == '(')
+                .next()
+        })
+        .filter(|r| !r.is_empty() && r.chars().all(|c| c.is_ascii_digit() || c == '.'))
+        .collect();
+    assert!(rates.len() >= 2, "the bar and the summary: {out}");
+    for r in rates {
+        assert!(one_decimal(r), "{r:?} in {out}");
+    }
+    // indicatif's own `{per_sec}` would draw `100.0604/s`.
+    assert!(
+        out.split_whitespace()
+            .filter(|t| t.ends_with("/s"))
+            .all(|t| t == "msg/s"),
+        "{out}"
+    );
 }

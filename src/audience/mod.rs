@@ -117,3 +117,75 @@ pub fn mailable(subscribers: Subscribers, suppressions: &Suppressions) -> Mailab
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::store::{Event, Source, Store};
+    use super::*;
+
+    #[test]
+    fn mailable_is_the_active_list_minus_suppressions_under_any_spelling() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("a.db")).unwrap();
+        let key = |s: &str| AddressKey::parse(s).unwrap();
+        store
+            .record(&[
+                Event::now(
+                    key("a@bücher.example"),
+                    EventKind::Unsubscribe,
+                    Source::OneClick,
+                    "",
+                ),
+                Event::now(
+                    key("gone@example.com"),
+                    EventKind::HardBounce,
+                    Source::SmtpReply,
+                    "550 5.1.1",
+                ),
+                Event::now(
+                    key("spam@example.com"),
+                    EventKind::Complaint,
+                    Source::Import,
+                    "",
+                ),
+                Event::now(
+                    key("back@example.com"),
+                    EventKind::Unsubscribe,
+                    Source::Page,
+                    "",
+                ),
+                Event::now(
+                    key("back@example.com"),
+                    EventKind::Resubscribe,
+                    Source::Page,
+                    "",
+                ),
+            ])
+            .unwrap();
+        let list = subscribers::parse(
+            "[[subscriber]]\nemail = \"A@XN--BCHER-KVA.example\"\n\
+             [[subscriber]]\nemail = \"Gone@Example.com\"\n\
+             [[subscriber]]\nemail = \"spam@example.com\"\n\
+             [[subscriber]]\nemail = \"back@example.com\"\n\
+             [[subscriber]]\nemail = \"left@example.com\"\nstatus = \"unsubscribed\"\n\
+             [[subscriber]]\nemail = \"keep@example.com\"\n",
+        )
+        .unwrap();
+        let m = mailable(list, &store.suppressions().unwrap());
+        let who: Vec<&str> = m.recipients.iter().map(|r| r.email.as_ref()).collect();
+        assert_eq!(who, ["back@example.com", "keep@example.com"]);
+        assert_eq!(
+            m.skipped,
+            Skipped {
+                unsubscribed: 1,
+                bounced: 1,
+                complained: 1
+            }
+        );
+        assert_eq!(
+            m.skipped.summary(),
+            "skipped 1 unsubscribed, 1 bounced, 1 complained"
+        );
+        assert_eq!(Skipped::default().summary(), "");
+    }
+}

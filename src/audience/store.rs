@@ -766,7 +766,7 @@ fn store_error(path: &Path, action: &str, e: rusqlite::Error) -> Error {
 /// A request to the group-commit writer: one event and whom to tell.
 struct Job {
     event: Event,
-    done: tokio::sync::oneshot::Sender<std::result::Result<(), String>>,
+    done: tokio::sync::oneshot::Sender<std::result::Result<(), (StoreProblem, String)>>,
 }
 
 /// Group commit: a thread that owns a [`Store`], takes events from many
@@ -800,7 +800,12 @@ impl GroupCommit {
                         }
                     }
                     events.extend(batch.iter().map(|j: &Job| j.event.clone()));
-                    let outcome = store.record(&events).map_err(|e| e.to_string());
+                    let outcome = store.record(&events).map_err(|e| match e {
+                        Error::Store {
+                            problem, message, ..
+                        } => (problem, message),
+                        other => (StoreProblem::Unusable, other.to_string()),
+                    });
                     events.clear();
                     for job in batch.drain(..) {
                         let _ = job.done.send(outcome.clone());
@@ -825,9 +830,9 @@ impl GroupCommit {
             .map_err(|_| gone())?;
         match answer.await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(message)) => Err(Error::Store {
+            Ok(Err((problem, message))) => Err(Error::Store {
                 path: self.path.clone(),
-                problem: StoreProblem::Unusable,
+                problem,
                 message,
             }),
             Err(_) => Err(gone()),
@@ -1078,11 +1083,43 @@ mod tests {
     }
 
     #[test]
+    fn group_commit_reports_a_failed_commit_to_its_submitter() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audience.db");
+        let store = Store::open_with_timeout(&path, Duration::from_millis(50)).unwrap();
+        let writer = GroupCommit::spawn(store, 64).unwrap();
+        let holder = Connection::open(&path).unwrap();
+        holder.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let e = rt
+            .block_on(writer.submit(ev("a@x.example", EventKind::Unsubscribe, Source::Page, 1)))
+            .unwrap_err();
+        assert!(matches!(
+            e,
+            Error::Store {
+                problem: StoreProblem::Locked,
+                ..
+            }
+        ));
+        assert!(
+            e.to_string().contains("another process holds its lock"),
+            "{e}"
+        );
+        holder.execute_batch("ROLLBACK").unwrap();
+        rt.block_on(writer.submit(ev("a@x.example", EventKind::Unsubscribe, Source::Page, 1)))
+            .unwrap();
+    }
+
+    #[test]
     fn group_commit_answers_every_submitter_after_the_commit() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("audience.db");
         let writer = GroupCommit::spawn(Store::open(&path).unwrap(), 64).unwrap();
         let writer = std::sync::Arc::new(writer);
+        // A second connection, as `send` would have.
+        let reader = std::sync::Arc::new(Store::open(&path).unwrap());
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .build()
@@ -1090,15 +1127,19 @@ mod tests {
         rt.block_on(async {
             let tasks: Vec<_> = (0..200)
                 .map(|i| {
-                    let w = writer.clone();
+                    let (w, reader) = (writer.clone(), reader.clone());
                     tokio::spawn(async move {
+                        let k = key(&format!("r{i}@x.example"));
                         w.submit(Event::now(
-                            key(&format!("r{i}@x.example")),
+                            k.clone(),
                             EventKind::Unsubscribe,
                             Source::OneClick,
                             "",
                         ))
-                        .await
+                        .await?;
+                        // Answered, so committed: visible to another connection now.
+                        assert!(reader.status(&k)?.is_some(), "answered before commit");
+                        Ok::<_, Error>(())
                     })
                 })
                 .collect();

@@ -13,7 +13,8 @@ use std::process::ExitCode;
 use letterpress::audience::store::{Event, EventKind, Source, Store, Suppression};
 use letterpress::audience::{self, AddressKey};
 use letterpress::config::Config;
-use letterpress::send::campaign::{escape_text, write_private};
+use letterpress::send::campaign::write_private;
+use letterpress::send::smtp::error::printable;
 use letterpress::subscribers;
 use letterpress::{Error, Result};
 
@@ -25,7 +26,7 @@ pub struct Args {
     pub action: Option<Action>,
 
     /// Show the recent events' addresses in full (masked as a***@e***.com by default).
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub show_addresses: bool,
 
     /// How many recent events to show.
@@ -104,7 +105,7 @@ fn manual(
 ) -> Result<ExitCode> {
     let keys = keys(addresses)?;
     let store = Store::open(path)?;
-    let detail = note.map(escape_text).unwrap_or_default();
+    let detail = note.map(printable).unwrap_or_default();
     let events: Vec<Event> = keys
         .iter()
         .map(|k| Event::now(k.clone(), kind, Source::Manual, detail.clone()))
@@ -221,7 +222,7 @@ fn status(
                 e.source.as_str()
             );
             if !e.detail.is_empty() {
-                let _ = write!(line, "  {}", escape_text(&e.detail));
+                let _ = write!(line, "  {}", printable(&e.detail));
             }
             println!("{line}");
         }
@@ -255,7 +256,7 @@ fn export(path: &std::path::Path, out: Option<&std::path::Path>) -> Result<ExitC
             reason(s),
             s.source.as_str(),
             at,
-            field(&escape_text(&s.detail))
+            field(&printable(&s.detail))
         );
     }
     match out {

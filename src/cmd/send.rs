@@ -344,7 +344,7 @@ fn send_to_list(
             let why = std::error::Error::source(&e)
                 .map(|s| format!(" ({s})"))
                 .unwrap_or_default();
-            eprintln!("error: {e}{why}; the journal holds every outcome written before this, so `letterpress send {}` resumes safely once it is fixed", args.issue);
+            eprintln!("error: {e}{why}; the journal holds every outcome written before this, so `letterpress send {}` resumes safely once the disk accepts writes again", args.issue);
             return Ok(ExitCode::from(EXIT_SEND_INCOMPLETE));
         }
     };

@@ -12,10 +12,10 @@ pub type Spanned<'a> = (Event<'a>, Range<usize>);
 
 /// Parses `markdown` with [`super::markdown_options`] into a list of events,
 /// so the walkers can look ahead (figures, list tightness, footnotes).
+/// Markup nested past [`super::nesting::MAX_NESTING`] is dropped (its text
+/// kept), so the recursive walkers cannot overflow the stack.
 pub fn parse(markdown: &str) -> Vec<Spanned<'_>> {
-    Parser::new_ext(markdown, super::markdown_options())
-        .into_offset_iter()
-        .collect()
+    super::nesting::flatten(Parser::new_ext(markdown, super::markdown_options()).into_offset_iter())
 }
 
 /// Index of the `End` event matching the `Start` at `start` (or the last

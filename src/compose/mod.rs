@@ -8,11 +8,15 @@
 //! Recipient values (name, address, unsubscribe URL) are not known here:
 //! the templates see [`Slot`](crate::message::Slot) sentinels in their place, and
 //! [`message`](crate::message) fills them in per recipient.
+//!
+//! Before either walker runs, [`nesting::check`] refuses Markdown nested
+//! past [`nesting::MAX_NESTING`] with its line (the walkers and mrml recurse).
 
 pub mod blocks;
 pub mod inline;
 pub mod links;
 pub mod mjml;
+pub mod nesting;
 pub mod template;
 pub mod text;
 pub mod wrap;
@@ -120,6 +124,16 @@ impl Composer {
 
     /// Composes `issue`: Markdown → MJML → HTML, and Markdown → text.
     pub fn compose(&self, issue: &Issue) -> Result<RenderedEmail> {
+        if let Err(deep) = nesting::check(&issue.body) {
+            return Err(Error::parse(
+                &issue.path,
+                Some(issue.body_line + crate::diagnostic::line_of(&issue.body, deep.offset) - 1),
+                format!(
+                    "lists, quotes, emphasis or HTML elements nested more than {} levels deep here; flatten the structure",
+                    nesting::MAX_NESTING
+                ),
+            ));
+        }
         let links = self.link_rewriter(issue)?;
         let body = mjml::markdown_to_mjml(&issue.body, &links);
         let body_text = text::markdown_to_text(&issue.body, &links, TEXT_WIDTH);

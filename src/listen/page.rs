@@ -35,6 +35,8 @@ fn page(title: &str, body: &str) -> String {
     )
 }
 
+/// A one-button form. `action` is relative (`../unsubscribe/…`), so the pages
+/// work when the proxy serves `listen` under a path prefix.
 fn form(action: &str, id: &str, label: &str) -> String {
     format!(
         "<form method=\"post\" action=\"{}\"><input type=\"hidden\" name=\"confirm\" value=\"yes\">\
@@ -54,7 +56,7 @@ pub fn confirm_unsubscribe(newsletter: &str, masked: &str, token: &str) -> Strin
              will get no more issues.</p>\n{}",
             esc(newsletter),
             esc(masked),
-            form(&format!("/unsubscribe/{token}"), "unsubscribe", "Unsubscribe")
+            form(&format!("../unsubscribe/{token}"), "unsubscribe", "Unsubscribe")
         ),
     )
 }
@@ -69,7 +71,7 @@ pub fn unsubscribed(newsletter: &str, masked: &str, resubscribe_token: &str) -> 
             esc(masked),
             esc(newsletter),
             form(
-                &format!("/resubscribe/{resubscribe_token}"),
+                &format!("../resubscribe/{resubscribe_token}"),
                 "resubscribe",
                 "Resubscribe"
             )
@@ -87,7 +89,7 @@ pub fn confirm_resubscribe(newsletter: &str, masked: &str, token: &str) -> Strin
             esc(newsletter),
             esc(masked),
             form(
-                &format!("/resubscribe/{token}"),
+                &format!("../resubscribe/{token}"),
                 "resubscribe",
                 "Resubscribe"
             )
@@ -105,7 +107,7 @@ pub fn resubscribed(newsletter: &str, masked: &str, unsubscribe_token: &str) -> 
             esc(masked),
             esc(newsletter),
             form(
-                &format!("/unsubscribe/{unsubscribe_token}"),
+                &format!("../unsubscribe/{unsubscribe_token}"),
                 "unsubscribe",
                 "Unsubscribe"
             )
@@ -147,7 +149,7 @@ mod tests {
         let p = confirm_unsubscribe("<script>\"x\"&", "a***@b***.example", "t\"><b>");
         assert!(!p.contains("<script>"), "{p}");
         assert!(p.contains("&lt;script&gt;&quot;x&quot;&amp;"), "{p}");
-        assert!(p.contains("/unsubscribe/t&quot;&gt;&lt;b&gt;"), "{p}");
+        assert!(p.contains("../unsubscribe/t&quot;&gt;&lt;b&gt;"), "{p}");
     }
 
     #[test]

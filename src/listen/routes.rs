@@ -144,7 +144,7 @@ fn is_one_click(body: &[u8]) -> bool {
 
 async fn commit(app: &App, event: Event) -> Result<(), Response> {
     app.writer.submit(event).await.map_err(|e| {
-        eprintln!(
+        super::log_line!(
             "{}",
             serde_json::json!({"level": "error", "msg": "store write failed", "error": e.to_string()})
         );
@@ -359,7 +359,7 @@ async fn harden_and_log(State(app): State<Arc<App>>, req: Request, next: Next) -
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     let outcome = r.extensions().get::<Outcome>().map_or("-", |o| o.0);
-    eprintln!(
+    super::log_line!(
         "{{\"ts_ms\":{},\"method\":\"{method}\",\"route\":\"{route}\",\"status\":{},\"outcome\":\"{outcome}\",\"ms\":{:.3}}}",
         crate::audience::store::now_ms(),
         r.status().as_u16(),

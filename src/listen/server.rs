@@ -43,7 +43,7 @@ pub(super) async fn serve(
                 Ok((stream, _peer)) => stream,
                 Err(e) => {
                     // Out of file descriptors and the like: say so, breathe, go on.
-                    eprintln!("{}", serde_json::json!({"level": "error", "msg": "accept failed", "error": e.to_string()}));
+                    super::log_line!("{}", serde_json::json!({"level": "error", "msg": "accept failed", "error": e.to_string()}));
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 }

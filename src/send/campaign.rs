@@ -26,7 +26,7 @@ use crate::compose::RenderedEmail;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::send::journal::{self, Journal, Record, Replay, State};
-use crate::send::smtp::error::EnhancedStatus;
+use crate::send::smtp::error::{printable, EnhancedStatus};
 use crate::send::{content_hash, select, Report, Selection};
 use crate::subscribers::Subscribers;
 
@@ -70,20 +70,6 @@ pub fn status_of(code: Option<u16>, text: &str) -> Option<EnhancedStatus> {
     EnhancedStatus::parse(rest).filter(|e| u16::from(e.class) == code / 100)
 }
 
-/// `text` with control characters (terminal escapes, line breaks) written
-/// as `\u{…}`, for the store and the report.
-pub fn escape_text(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() {
-            out.extend(c.escape_unicode());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 /// The hard-bounce events for failures `(email, code, text)`, skipping
 /// addresses the store already suppresses as bounced.
 fn hard_bounces<'a>(
@@ -109,7 +95,7 @@ fn hard_bounces<'a>(
             key,
             EventKind::HardBounce,
             Source::SmtpReply,
-            escape_text(text),
+            printable(text),
         ));
     }
     events
@@ -386,7 +372,7 @@ impl Campaign {
         for (kind, email, code, text) in rows {
             s.push_str(&format!(
                 "{kind}\t{email}\t{code}\t{}\n",
-                escape_text(&text.replace(['\t', '\n', '\r'], " "))
+                printable(&text.replace(['\t', '\n', '\r'], " "))
             ));
         }
         write_private(&path, s.as_bytes())?;
@@ -443,8 +429,8 @@ mod tests {
     }
 
     #[test]
-    fn escaped_text_has_no_control_characters() {
-        let t = escape_text("550 5.1.1 \u{1b}[31mred\u{7}\r\n");
+    fn report_text_has_no_control_characters() {
+        let t = printable("550 5.1.1 \u{1b}[31mred\u{7}\r\n");
         assert!(!t.chars().any(char::is_control), "{t}");
         assert!(t.contains("\\u{1b}"), "{t}");
     }

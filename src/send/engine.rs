@@ -201,6 +201,10 @@ struct Shared {
     bytes: AtomicU64,
     /// A connection has been opened in this run (so the server exists).
     connected_once: AtomicBool,
+    /// Failed connection attempts before any connection was opened.
+    failures_before_first: AtomicUsize,
+    /// How many workers run.
+    workers: usize,
     /// Connection-level failures since the server last replied to anything.
     failures_in_a_row: AtomicUsize,
 }
@@ -443,10 +447,11 @@ pub async fn deliver(d: Delivery) -> Report {
     }
     .min(total.max(1));
     let rate = Rate {
+        // Clamped, the interval is 10 µs to 1000 s: never a panic.
         interval: d
             .limits
             .rate_per_second
-            .map(|r| Duration::from_secs_f64(1.0 / r)),
+            .map(|r| Duration::from_secs_f64(1.0 / clamp(r, &crate::config::RATE_PER_SECOND))),
         next: Instant::now(),
         per_hour: d.limits.rate_per_hour,
         window: VecDeque::new(),
@@ -460,6 +465,8 @@ pub async fn deliver(d: Delivery) -> Report {
         halt: AtomicBool::new(false),
         bytes: AtomicU64::new(0),
         connected_once: AtomicBool::new(false),
+        failures_before_first: AtomicUsize::new(0),
+        workers,
         failures_in_a_row: AtomicUsize::new(0),
     });
     let mut handles = Vec::with_capacity(workers);
@@ -570,10 +577,14 @@ async fn worker(s: &Shared) {
                     break;
                 }
                 Err(f @ Failure::Connection { .. })
-                    if !s.connected_once.load(Ordering::Relaxed) =>
+                    if !s.connected_once.load(Ordering::Relaxed)
+                        && s.failures_before_first.fetch_add(1, Ordering::Relaxed) + 1
+                            >= s.workers =>
                 {
-                    // The very first connection of the run: retrying helps
-                    // nobody when the server is down or the URL is wrong.
+                    // The first connection of the run failed on every
+                    // worker: retrying helps nobody when the server is down
+                    // or the URL is wrong. (One worker turned away while
+                    // another got in is retried as usual.)
                     s.fatal(format!(
                         "cannot reach the SMTP server at {}:{}: {}; check smtp.url (or --smtp) and that the server is running",
                         settings.host,

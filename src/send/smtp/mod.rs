@@ -4,7 +4,8 @@
 //!
 //! - It never sets `TCP_NODELAY`, so every command waits ~40 ms for delayed
 //!   ACKs. We open the TCP socket ourselves, set `TCP_NODELAY`, and hand the
-//!   stream to [`AsyncSmtpConnection::connect_with_transport`]. For implicit
+//!   stream to
+//!   [`lettre::transport::smtp::client::AsyncSmtpConnection::connect_with_transport`]. For implicit
 //!   TLS (`smtps://`) we wrap that socket in tokio-rustls first, for the same
 //!   reason.
 //! - Its pool caps idle, not open, connections, and a send cancelled by a
@@ -17,6 +18,10 @@
 //!   one recipient costs a `RSET`, not a reconnect, and pipeline the three
 //!   commands (RFC 2920) when the server offers `PIPELINING`.
 //!
+//! - Its reply reader checks a line's length only once the whole line has
+//!   arrived, so one endless line is buffered without limit. Our socket
+//!   wrapper, [`stream::Bounded`], fails the read at 2,048 bytes.
+//!
 //! TLS policy: `smtps://` is implicit TLS; `smtp://` upgrades with STARTTLS
 //! and refuses a server that does not offer it, unless the host is a loopback
 //! address or plaintext was explicitly allowed.
@@ -26,7 +31,7 @@
 //! - [`url`]: settings from `[smtp]` and the SMTP URL.
 //! - [`error`]: failure classification by reply category.
 //! - [`stream`]: the socket under lettre, with reply lines bounded.
-//! - [`tls`]: the implicit-TLS stream.
+//! - `tls`: the implicit-TLS stream.
 //! - [`connection`]: one session, owned by one worker.
 
 pub mod connection;
