@@ -371,6 +371,13 @@ impl Store {
 
     fn migrate(&self) -> Result<()> {
         let mut conn = self.lock();
+        // Up to date: no write lock needed (another process may hold it).
+        let current: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(self.err("read the schema version of"))?;
+        if current == SCHEMA_VERSION {
+            return Ok(());
+        }
         loop {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -398,6 +405,14 @@ impl Store {
                 .map_err(self.err("migrate"))?;
             tx.commit().map_err(self.err("migrate"))?;
         }
+    }
+
+    /// Copies what the write-ahead log holds back into the database file,
+    /// as far as readers allow, without waiting for anyone.
+    pub fn checkpoint(&self) -> Result<()> {
+        self.lock()
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+            .map_err(self.err("checkpoint"))
     }
 
     /// Records `events` in one transaction; durable on disk when this returns.
@@ -763,6 +778,9 @@ fn store_error(path: &Path, action: &str, e: rusqlite::Error) -> Error {
     }
 }
 
+/// How often the group-commit writer's store is checkpointed.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
 /// A request to the group-commit writer: one event and whom to tell.
 struct Job {
     event: Event,
@@ -786,9 +804,31 @@ impl GroupCommit {
         let max_batch = max_batch.max(1);
         let (jobs, mut rx) = tokio::sync::mpsc::channel::<Job>(max_batch.max(1024));
         let path = store.path().to_path_buf();
+        // Checkpoints copy the WAL back into the database and fsync it; done
+        // by the committing connection (SQLite's default) they stall every
+        // request of that batch. A second connection does them in passive
+        // mode, beside the writer, until the writer stops.
+        store
+            .lock()
+            .pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(store.err("configure"))?;
+        let checkpointer = Store::open(&path)?;
+        let (alive, writer_gone) = std::sync::mpsc::channel::<()>();
+        std::thread::Builder::new()
+            .name("audience-checkpoint".into())
+            .spawn(move || {
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    writer_gone.recv_timeout(CHECKPOINT_EVERY)
+                {
+                    let _ = checkpointer.checkpoint();
+                }
+                let _ = checkpointer.checkpoint();
+            })
+            .map_err(|e| Error::io("start the checkpoint thread for", &path, e))?;
         std::thread::Builder::new()
             .name("audience-writer".into())
             .spawn(move || {
+                let _alive = alive;
                 let mut batch = Vec::with_capacity(max_batch);
                 let mut events = Vec::with_capacity(max_batch);
                 while let Some(first) = rx.blocking_recv() {
