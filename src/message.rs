@@ -478,11 +478,22 @@ impl MessageTemplate {
         } else {
             builder.subject(self.subject.clone())
         };
+        // The envelope sender: the From address, or with `[bounces]
+        // return_path` the reader's VERP address (From: stays as it is).
+        let sender = match &self.verp {
+            Some(verp) => {
+                let verp_sender = verp.envelope_sender(&self.id_prefix, &key);
+                verp_sender.parse().map_err(|e| {
+                    Error::Usage(format!("cannot use the VERP sender {verp_sender}: {e}"))
+                })?
+            }
+            None => self.from.email.clone(),
+        };
         let mut builder = builder
             .envelope(
-                lettre::address::Envelope::new(Some(self.from.email.clone()), vec![wire]).map_err(
-                    |e| Error::Usage(format!("cannot build the envelope for {email}: {e}")),
-                )?,
+                lettre::address::Envelope::new(Some(sender), vec![wire]).map_err(|e| {
+                    Error::Usage(format!("cannot build the envelope for {email}: {e}"))
+                })?,
             )
             .date(SystemTime::now())
             .message_id(Some(message_id.clone()));
@@ -528,17 +539,8 @@ impl MessageTemplate {
         if let Some(dkim) = &self.dkim {
             message.sign(dkim);
         }
-        let mut envelope = message.envelope().clone();
-        if let Some(verp) = &self.verp {
-            let sender = verp.envelope_sender(&self.id_prefix, &key);
-            let sender = sender
-                .parse()
-                .map_err(|e| Error::Usage(format!("cannot use the VERP sender {sender}: {e}")))?;
-            envelope = lettre::address::Envelope::new(Some(sender), envelope.to().to_vec())
-                .map_err(|e| Error::Usage(format!("cannot build the envelope for {email}: {e}")))?;
-        }
         Ok(OutgoingMessage {
-            envelope,
+            envelope: message.envelope().clone(),
             message_id,
             bytes: message.formatted(),
         })

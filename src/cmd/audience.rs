@@ -201,7 +201,7 @@ fn status(
                 s.source.as_str()
             );
             if !s.detail.is_empty() {
-                let _ = write!(line, "  {}", escape_text(&s.detail));
+                let _ = write!(line, "  {}", printable(&s.detail));
             }
             println!("{line}");
         }

@@ -14,7 +14,7 @@ use letterpress::bounces::{self, Processed};
 use letterpress::config::Config;
 use letterpress::message::list_tokens;
 use letterpress::pipeline::unsubscribe_secret;
-use letterpress::send::campaign::escape_text;
+use letterpress::send::smtp::error::printable;
 use letterpress::subscribers;
 use letterpress::{Error, Result};
 
@@ -107,7 +107,7 @@ pub fn run(args: Args, config: &Config) -> Result<ExitCode> {
                         file.display(),
                         e.kind.as_str(),
                         show(e.address.as_str()),
-                        escape_text(&e.detail)
+                        printable(&e.detail)
                     );
                 }
                 for f in &decision.sender_problems {
@@ -117,7 +117,7 @@ pub fn run(args: Args, config: &Config) -> Result<ExitCode> {
                          reputation, DKIM/SPF and content): {}  {}",
                         file.display(),
                         f.status.map(|s| s.to_string()).unwrap_or_default(),
-                        escape_text(&f.diagnostic)
+                        printable(&f.diagnostic)
                     );
                 }
                 tally.not_on_list += decision.not_on_list.len();
