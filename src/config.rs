@@ -44,9 +44,40 @@ pub struct Config {
     /// The web archive and feed (`letterpress archive`).
     #[serde(default)]
     pub archive: Archive,
+    /// What `letterpress bounces` does with what comes back.
+    #[serde(default)]
+    pub bounces: Bounces,
     /// The directory the config file is in; relative paths resolve against it.
     #[serde(skip)]
     pub root: PathBuf,
+}
+
+/// `[bounces]`: the bounce policy.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bounces {
+    /// Soft bounces (mailbox full, 4.x.x) on this many distinct issues
+    /// suppress an address; fewer never do. At least 1.
+    #[serde(default = "default_soft_bounce_limit")]
+    pub soft_bounce_limit: u32,
+    /// VERP: with `bounces@news.example`, each message's envelope sender is
+    /// `bounces+<sealed tag>@news.example`, naming its reader and issue
+    /// (`From:` is unchanged). Mail to it must reach the bounce mailbox.
+    #[serde(default)]
+    pub return_path: Option<String>,
+}
+
+impl Default for Bounces {
+    fn default() -> Self {
+        Bounces {
+            soft_bounce_limit: default_soft_bounce_limit(),
+            return_path: None,
+        }
+    }
+}
+
+fn default_soft_bounce_limit() -> u32 {
+    3
 }
 
 /// `[newsletter]`.
@@ -613,6 +644,12 @@ impl Config {
         }
         if self.smtp.connections == 0 {
             return bad("smtp.connections", "must be at least 1".into());
+        }
+        if self.bounces.soft_bounce_limit == 0 {
+            return bad(
+                "bounces.soft_bounce_limit",
+                "must be at least 1 (3 suppresses after soft bounces on three issues)".into(),
+            );
         }
         Ok(())
     }

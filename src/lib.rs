@@ -16,7 +16,8 @@
 //!  .letterpress/audience.db ──▶ store ──────────┘                            applies the journal)
 //!  (the world's answers)          ▲
 //!                                 └── unsubscribes (listen), hard bounces (send::campaign),
-//!                                     manual (`letterpress audience`)
+//!                                     manual (`letterpress audience`),
+//!                                     returned mail ──▶ bounces::classify::Report ──▶ bounces::policy
 //!
 //!  collection::Collection ──▶ issue::Issue ──▶ compose::RenderedEmail (Output::Web) ──▶ archive::web::WebBody ──▶ public/
 //!  (the issues folder)                        (same layout, web = true)                 (slots filled for the web)  (pages, feed)
@@ -36,6 +37,8 @@
 //!   `subscribers.toml` (streamed line by line; a million entries load in about a second).
 //! - [`import`]: `letterpress import`, other platforms' exports (Substack, Mailchimp, Buttondown, listmonk, …)
 //!   merged into `subscribers.toml`, never re-subscribing anyone; suppressions go to the store.
+//! - [`bounces`]: what comes back by mail (DSNs, ARF complaints, auto-replies, unsubscribe requests), classified and
+//!   attributed (VERP tag, named recipient, Message-ID) into audience-store events.
 //! - [`send`]: delivery over SMTP: one connection per worker, rate limits, retries, a crash-safe journal, the report;
 //!   [`send::campaign`] is the list-send protocol around it (journal start/end, who is skipped, hard bounces).
 //! - [`listen`]: `letterpress listen`, the public service behind every unsubscribe URL (pages, one-click, the events export).
@@ -50,6 +53,7 @@
 
 pub mod archive;
 pub mod audience;
+pub mod bounces;
 pub mod check;
 pub mod collection;
 pub mod compose;

@@ -258,6 +258,8 @@ pub struct MessageTemplate {
     /// `mailto:…?subject=unsubscribe`, the same for every recipient.
     unsubscribe_mailto: Option<String>,
     tokens: Tokens,
+    /// `[bounces] return_path`: the per-recipient envelope sender (VERP).
+    verp: Option<crate::audience::verp::Verp>,
     id_prefix: String,
     id_domain: String,
     test: bool,
@@ -356,6 +358,13 @@ impl MessageTemplate {
         let archive = crate::archive::list_archive(config, issue);
         headers.push(header("List-Archive", format!("<{archive}>")));
         let tokens = list_tokens(config, opts.unsubscribe_secret.as_deref())?;
+        let verp = match (
+            &config.bounces.return_path,
+            opts.unsubscribe_secret.as_deref(),
+        ) {
+            (Some(rp), Some(secret)) => Some(crate::audience::verp::Verp::new(rp, secret)?),
+            _ => None,
+        };
         let subject = if opts.test {
             format!("[TEST] {}", email.subject)
         } else {
@@ -377,6 +386,7 @@ impl MessageTemplate {
                 .as_ref()
                 .map(|m| format!("mailto:{m}?subject=unsubscribe")),
             tokens,
+            verp,
             id_prefix,
             id_domain: domain,
             test: opts.test,
@@ -446,11 +456,22 @@ impl MessageTemplate {
         } else {
             builder.subject(self.subject.clone())
         };
+        // The envelope sender: the From address, or with `[bounces]
+        // return_path` the reader's VERP address (From: stays as it is).
+        let sender = match &self.verp {
+            Some(verp) => {
+                let verp_sender = verp.envelope_sender(&self.id_prefix, &key);
+                verp_sender.parse().map_err(|e| {
+                    Error::Usage(format!("cannot use the VERP sender {verp_sender}: {e}"))
+                })?
+            }
+            None => self.from.email.clone(),
+        };
         let mut builder = builder
             .envelope(
-                lettre::address::Envelope::new(Some(self.from.email.clone()), vec![wire]).map_err(
-                    |e| Error::Usage(format!("cannot build the envelope for {email}: {e}")),
-                )?,
+                lettre::address::Envelope::new(Some(sender), vec![wire]).map_err(|e| {
+                    Error::Usage(format!("cannot build the envelope for {email}: {e}"))
+                })?,
             )
             .date(SystemTime::now())
             .message_id(Some(message_id.clone()));

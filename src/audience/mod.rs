@@ -12,6 +12,7 @@
 //! - [`token`]: [`Tokens`], the opaque, list-bound tokens in unsubscribe URLs
 //!   (and the keyed tag in Message-IDs).
 //! - [`subscribers`]: `subscribers.toml`, streamed line by line.
+//! - [`verp`]: per-recipient envelope senders (VERP) with a sealed tag, and reading them back.
 //! - [`store`]: the audience store (SQLite): events in, suppressions out.
 //! - [`remote`]: pulling the events of a `listen` that runs on another machine.
 //!
@@ -28,6 +29,7 @@ pub mod remote;
 pub mod store;
 pub mod subscribers;
 pub mod token;
+pub mod verp;
 
 pub use address::{AddressError, AddressKey};
 pub use token::{TokenError, Tokens};

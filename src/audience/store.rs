@@ -41,6 +41,18 @@ const MIGRATIONS: &[&str] = &[
         remote  TEXT PRIMARY KEY,
         last_id INTEGER NOT NULL
      ) WITHOUT ROWID;",
+    // 2 (bounces): the reports already counted (never twice), and the
+    // distinct issues each address soft-bounced on.
+    "CREATE TABLE processed_reports (
+        report  TEXT    PRIMARY KEY,
+        at_ms   INTEGER NOT NULL
+     ) WITHOUT ROWID;
+     CREATE TABLE soft_bounce_issues (
+        address TEXT    NOT NULL,
+        issue   TEXT    NOT NULL,
+        at_ms   INTEGER NOT NULL,
+        PRIMARY KEY (address, issue)
+     ) WITHOUT ROWID;",
 ];
 
 /// The schema version this binary writes.
@@ -117,17 +129,20 @@ pub enum Source {
     Remote,
     /// Imported from another platform's export.
     Import,
+    /// A report read from the bounce mailbox (`letterpress bounces`).
+    Mailbox,
 }
 
 impl Source {
     /// Every source, in a stable order.
-    pub const ALL: [Source; 6] = [
+    pub const ALL: [Source; 7] = [
         Source::OneClick,
         Source::Page,
         Source::Manual,
         Source::SmtpReply,
         Source::Remote,
         Source::Import,
+        Source::Mailbox,
     ];
 
     /// The name stored in the database and shown to the author.
@@ -139,6 +154,7 @@ impl Source {
             Source::SmtpReply => "smtp-reply",
             Source::Remote => "remote",
             Source::Import => "import",
+            Source::Mailbox => "mailbox",
         }
     }
 
@@ -627,6 +643,76 @@ fn insert(tx: &rusqlite::Transaction<'_>, events: &[Event]) -> rusqlite::Result<
         ])?;
     }
     Ok(())
+}
+
+impl Store {
+    /// Records the events of one bounce report, named `report` (its
+    /// Message-ID, or a digest of it), in one transaction with the mark that
+    /// it was counted, and the `(address, issue)` pairs of its soft bounces.
+    /// Returns false, writing nothing, when `report` was recorded before:
+    /// reading a mailbox twice never counts a report twice.
+    pub fn record_report(
+        &self,
+        report: &str,
+        events: &[Event],
+        soft: &[(AddressKey, String)],
+    ) -> Result<bool> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(self.err("write to"))?;
+        let fresh = tx
+            .execute(
+                "INSERT OR IGNORE INTO processed_reports(report, at_ms) VALUES (?1, ?2)",
+                params![report, now_ms()],
+            )
+            .map_err(self.err("write to"))?;
+        if fresh == 0 {
+            return Ok(false);
+        }
+        insert(&tx, events).map_err(self.err("write to"))?;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO soft_bounce_issues(address, issue, at_ms)
+                     VALUES (?1, ?2, ?3)",
+                )
+                .map_err(self.err("write to"))?;
+            for (key, issue) in soft {
+                stmt.execute(params![key.as_str(), issue, now_ms()])
+                    .map_err(self.err("write to"))?;
+            }
+        }
+        tx.commit().map_err(self.err("write to"))?;
+        Ok(true)
+    }
+
+    /// Whether the report named `report` was recorded by [`Store::record_report`].
+    pub fn report_recorded(&self, report: &str) -> Result<bool> {
+        self.lock()
+            .query_row(
+                "SELECT count(*) FROM processed_reports WHERE report = ?1",
+                [report],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n > 0)
+            .map_err(self.err("read"))
+    }
+
+    /// The distinct issues `key` soft-bounced on.
+    pub fn soft_bounce_issues(&self, key: &AddressKey) -> Result<Vec<String>> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT issue FROM soft_bounce_issues WHERE address = ?1 ORDER BY issue",
+            )
+            .map_err(self.err("read"))?;
+        let rows = stmt
+            .query_map([key.as_str()], |r| r.get::<_, String>(0))
+            .map_err(self.err("read"))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(self.err("read"))
+    }
 }
 
 /// Creates the store's directory and an empty file with mode 0600 when

@@ -218,6 +218,31 @@ fn status(
         counts.unsubscribed, counts.bounced, counts.complained
     );
     println!("events: {} in {}", counts.events, path.display());
+    // Why each address is suppressed: the deciding event's status code and
+    // diagnostic (bounces, complaints) or how the reader asked.
+    let suppressions = store.suppressions()?;
+    let mut why: Vec<_> = suppressions.iter().collect();
+    why.sort_by(|a, b| b.1.at_ms.cmp(&a.1.at_ms).then_with(|| a.0.cmp(b.0)));
+    if !why.is_empty() {
+        println!("suppressed (newest first, why):");
+        for (key, s) in why.into_iter().take(recent) {
+            let who = if show_addresses {
+                key.as_str().to_string()
+            } else {
+                key.masked()
+            };
+            let mut line = format!(
+                "  {}  {:<12}  {:<10}  {who}",
+                when(s.at_ms),
+                reason(s),
+                s.source.as_str()
+            );
+            if !s.detail.is_empty() {
+                let _ = write!(line, "  {}", printable(&s.detail));
+            }
+            println!("{line}");
+        }
+    }
     let events = store.recent(recent)?;
     if !events.is_empty() {
         println!("recent events (newest first):");

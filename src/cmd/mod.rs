@@ -10,6 +10,7 @@ use letterpress::Result;
 
 pub mod archive;
 pub mod audience;
+pub mod bounces;
 pub mod check;
 pub mod doctor;
 pub mod import;
@@ -80,6 +81,8 @@ pub enum Command {
     Audience(audience::Args),
     /// Serve the unsubscribe URL of every message (the public service; see docs/deploy.md).
     Listen(listen::Args),
+    /// Read returned mail (bounces, complaints, auto-replies, unsubscribe requests) into the audience store.
+    Bounces(bounces::Args),
 }
 
 /// Runs the command line.
@@ -97,5 +100,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Import(args) => import::run(args, &config()?),
         Command::Audience(args) => audience::run(args, &config()?),
         Command::Listen(args) => listen::run(args, &config()?),
+        Command::Bounces(args) => bounces::run(args, &config()?),
     }
 }

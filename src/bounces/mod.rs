@@ -1,0 +1,65 @@
+//! What comes back after a send: delivery status notifications, feedback-loop
+//! complaints, auto-replies and unsubscribe requests, and the policy that
+//! turns them into audience-store events.
+//!
+//! ```text
+//!  raw message ──▶ classify::Report ──▶ policy::Decision ──▶ Store::record_report
+//!  (.eml file)      (pure parse)         (attribution +       (one transaction with the
+//!                                         policy)              "counted" mark: never twice)
+//! ```
+//!
+//! - [`classify`]: raw message → [`classify::Report`] (pure, never fails).
+//! - [`policy`]: report → events, by the list ([`policy::Roster`]) and `[bounces]`.
+
+pub mod classify;
+pub mod policy;
+
+use sha2::{Digest, Sha256};
+
+use crate::audience::store::Store;
+use crate::Result;
+use classify::{Kind, Report};
+use policy::{Decision, Policy, Roster};
+
+/// What processing one message did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Processed {
+    /// Classified and its events (maybe none) committed.
+    Counted(Report, Decision),
+    /// This report was counted by an earlier run: nothing written.
+    AlreadyCounted(Report),
+    /// Not recognised: a person must read it. Nothing written.
+    NeedsLook(Report),
+}
+
+/// The name a report is remembered by: its Message-ID, or a digest of the
+/// whole message when it has none.
+pub fn report_key(report: &Report, raw: &[u8]) -> String {
+    match &report.message_id {
+        Some(id) if !id.trim().is_empty() => format!("mid:{}", id.trim()),
+        _ => {
+            let d = Sha256::digest(raw);
+            let hex: String = d[..16].iter().map(|b| format!("{b:02x}")).collect();
+            format!("sha256:{hex}")
+        }
+    }
+}
+
+/// Classifies `raw`, decides, and commits the result to `store` (durable
+/// when this returns). A report already counted is not counted again.
+pub fn process(raw: &[u8], roster: &Roster, policy: &Policy, store: &Store) -> Result<Processed> {
+    let report = classify::parse(raw);
+    if report.kind == Kind::Unknown {
+        return Ok(Processed::NeedsLook(report));
+    }
+    let key = report_key(&report, raw);
+    if store.report_recorded(&key)? {
+        return Ok(Processed::AlreadyCounted(report));
+    }
+    let decision = policy::decide(&report, roster, policy, store)?;
+    if store.record_report(&key, &decision.events, &decision.soft)? {
+        Ok(Processed::Counted(report, decision))
+    } else {
+        Ok(Processed::AlreadyCounted(report))
+    }
+}

@@ -1,0 +1,586 @@
+//! `letterpress bounces` end to end: issue 12 goes out through aiosmtpd;
+//! real-shaped reports come back (a DSN, an ARF complaint whose recipient
+//! the provider redacted, a 5.7.1 refusal of the sender, a soft bounce, an
+//! auto-reply, an unsubscribe request, a bounce for a stranger, junk); the
+//! store gets each once however often `bounces` runs, `audience` says why,
+//! and issue 13 reaches exactly who it should.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use common::capture::Capture;
+
+const SECRET: &str = "bounces-e2e-secret-of-at-least-32-bytes!";
+const ISSUE: &str = "issues/012-reviving-a-sleepy-starter.md";
+const MAILTO: &str = "unsubscribe@sourdough-ledger.example";
+
+struct Project {
+    dir: tempfile::TempDir,
+}
+
+impl Project {
+    fn new(subscribers: &[&str], extra_config: &str) -> Project {
+        let dir = tempfile::tempdir().unwrap();
+        let root = common::root();
+        let issues = dir.path().join("issues");
+        std::fs::create_dir_all(&issues).unwrap();
+        let twelve = std::fs::read_to_string(root.join(ISSUE)).unwrap();
+        std::fs::write(issues.join("012-a.md"), &twelve).unwrap();
+        for n in [13, 14] {
+            let next = twelve
+                .replacen("number: 12", &format!("number: {n}"), 1)
+                .replacen("title: \"#12:", &format!("title: \"#{n}:"), 1);
+            std::fs::write(issues.join(format!("0{n}-b.md")), next).unwrap();
+        }
+        let shipped = std::fs::read_to_string(root.join("letterpress.toml")).unwrap();
+        let mut config = String::new();
+        for line in shipped.lines() {
+            if line.starts_with("templates = ") {
+                config.push_str(&format!(
+                    "templates = {:?}\n",
+                    root.join("templates").display().to_string()
+                ));
+            } else {
+                config.push_str(line);
+                config.push('\n');
+            }
+        }
+        config.push_str(extra_config);
+        std::fs::write(dir.path().join("letterpress.toml"), config).unwrap();
+        let list: String = subscribers
+            .iter()
+            .map(|a| format!("[[subscriber]]\nemail = \"{a}\"\n"))
+            .collect();
+        std::fs::write(dir.path().join("subscribers.toml"), list).unwrap();
+        std::fs::create_dir_all(dir.path().join("mail")).unwrap();
+        Project { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = common::bin();
+        c.arg("--config")
+            .arg(self.path().join("letterpress.toml"))
+            .args(args)
+            .env("LETTERPRESS_UNSUBSCRIBE_SECRET", SECRET)
+            .env_remove("LETTERPRESS_SMTP_PASSWORD")
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn cmd(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    fn send(&self, issue: &str, port: u16) -> Output {
+        let smtp = format!("smtp://127.0.0.1:{port}");
+        self.cmd(&["send", issue, "--smtp", &smtp, "--yes"])
+    }
+
+    fn mail(&self) -> PathBuf {
+        self.path().join("mail")
+    }
+
+    fn drop_mail(&self, name: &str, raw: &str) {
+        std::fs::write(self.mail().join(name), raw).unwrap();
+    }
+
+    fn bounces(&self) -> Output {
+        let mail = self.mail();
+        self.cmd(&["bounces", mail.to_str().unwrap(), "--show-addresses"])
+    }
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// (envelope recipient, Message-ID) of the captured messages of `issue`.
+fn sent(cap: &Capture, issue: u32) -> Vec<(String, String)> {
+    cap.parsed()
+        .iter()
+        .filter(|m| {
+            m["headers"]["Subject"]
+                .as_str()
+                .is_some_and(|s| s.contains(&format!("#{issue}:")))
+        })
+        .map(|m| {
+            (
+                m["envelope"]["rcpt_tos"][0].as_str().unwrap().to_string(),
+                m["headers"]["Message-ID"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn id_of(sent: &[(String, String)], rcpt: &str) -> String {
+    sent.iter()
+        .find(|(r, _)| r == rcpt)
+        .map(|(_, id)| id.clone())
+        .unwrap_or_else(|| panic!("no message to {rcpt} in {sent:?}"))
+}
+
+fn recipients(cap: &Capture, issue: u32) -> BTreeSet<String> {
+    sent(cap, issue).into_iter().map(|(r, _)| r).collect()
+}
+
+fn set(v: &[&str]) -> BTreeSet<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+/// A Postfix-style RFC 3464 report for one recipient, the original quoted
+/// as headers only.
+fn dsn(report_id: &str, rcpt: &str, status: &str, diag: &str, original_id: &str) -> String {
+    format!(
+        "From: MAILER-DAEMON@mx.reader.example (Mail Delivery System)\r\n\
+To: news@sourdough-ledger.example\r\n\
+Subject: Undelivered Mail Returned to Sender\r\n\
+Message-ID: <{report_id}>\r\n\
+Auto-Submitted: auto-replied\r\n\
+MIME-Version: 1.0\r\n\
+Content-Type: multipart/report; report-type=delivery-status; boundary=\"R\"\r\n\
+\r\n\
+--R\r\n\
+Content-Type: text/plain\r\n\
+\r\n\
+This is the mail system at host mx.reader.example.\r\n\
+--R\r\n\
+Content-Type: message/delivery-status\r\n\
+\r\n\
+Reporting-MTA: dns; mx.reader.example\r\n\
+\r\n\
+Final-Recipient: rfc822; {rcpt}\r\n\
+Original-Recipient: rfc822;{rcpt}\r\n\
+Action: failed\r\n\
+Status: {status}\r\n\
+Diagnostic-Code: smtp; {diag}\r\n\
+\r\n\
+--R\r\n\
+Content-Type: text/rfc822-headers\r\n\
+\r\n\
+Message-ID: {original_id}\r\n\
+To: {rcpt}\r\n\
+Subject: #12: Reviving a sleepy starter\r\n\
+--R--\r\n"
+    )
+}
+
+/// An ARF report whose provider redacted the recipient everywhere: only
+/// the original Message-ID can attribute it.
+fn arf(report_id: &str, original_id: &str) -> String {
+    format!(
+        "From: staff@fbl.provider.example\r\n\
+To: news@sourdough-ledger.example\r\n\
+Subject: Email Feedback Report\r\n\
+Message-ID: <{report_id}>\r\n\
+MIME-Version: 1.0\r\n\
+Content-Type: multipart/report; report-type=feedback-report; boundary=\"F\"\r\n\
+\r\n\
+--F\r\n\
+Content-Type: text/plain\r\n\
+\r\n\
+This is an email abuse report.\r\n\
+--F\r\n\
+Content-Type: message/feedback-report\r\n\
+\r\n\
+Feedback-Type: abuse\r\n\
+User-Agent: provider-fbl/2.0\r\n\
+Version: 1\r\n\
+--F\r\n\
+Content-Type: message/rfc822\r\n\
+\r\n\
+From: The Sourdough Ledger <news@sourdough-ledger.example>\r\n\
+To: redacted@provider.example\r\n\
+Message-ID: {original_id}\r\n\
+Subject: #12: Reviving a sleepy starter\r\n\
+\r\n\
+redacted\r\n\
+--F--\r\n"
+    )
+}
+
+#[test]
+fn reports_are_counted_once_and_the_next_issue_skips_whom_they_suppress() {
+    let cap_dir = tempfile::tempdir().unwrap();
+    let Some(cap) = Capture::start(cap_dir.path(), &[]) else {
+        return;
+    };
+    let readers = [
+        "ok@reader.example",
+        "gone@reader.example",
+        "angry@provider.example",
+        "full@reader.example",
+        "policy@reader.example",
+        "leaver@reader.example",
+        "away@reader.example",
+    ];
+    let p = Project::new(&readers, "\n[bounces]\nsoft_bounce_limit = 2\n");
+    let o = p.send("12", cap.port);
+    assert!(o.status.success(), "{}", text(&o));
+    let twelve = sent(&cap, 12);
+    assert_eq!(twelve.len(), readers.len());
+
+    p.drop_mail(
+        "01-hard.eml",
+        &dsn(
+            "r1@mx.reader.example",
+            "gone@reader.example",
+            "5.1.1",
+            "550 5.1.1 <gone@reader.example>: Recipient address rejected: User unknown",
+            &id_of(&twelve, "gone@reader.example"),
+        ),
+    );
+    p.drop_mail(
+        "02-complaint.eml",
+        &arf(
+            "r2@fbl.provider.example",
+            &id_of(&twelve, "angry@provider.example"),
+        ),
+    );
+    p.drop_mail(
+        "03-soft.eml",
+        &dsn(
+            "r3@mx.reader.example",
+            "full@reader.example",
+            "4.2.2",
+            "452 4.2.2 Mailbox full",
+            &id_of(&twelve, "full@reader.example"),
+        ),
+    );
+    // The same issue soft-bounces again (a second report): still one issue.
+    p.drop_mail(
+        "04-soft-again.eml",
+        &dsn(
+            "r4@mx.reader.example",
+            "full@reader.example",
+            "4.2.2",
+            "452 4.2.2 Mailbox full",
+            &id_of(&twelve, "full@reader.example"),
+        ),
+    );
+    p.drop_mail(
+        "05-policy.eml",
+        &dsn(
+            "r5@mx.reader.example",
+            "policy@reader.example",
+            "5.7.1",
+            "550 5.7.1 Message rejected due to the sender's IP reputation",
+            &id_of(&twelve, "policy@reader.example"),
+        ),
+    );
+    p.drop_mail(
+        "06-unsubscribe.eml",
+        &format!(
+            "From: Leaver <leaver@reader.example>\r\nTo: {MAILTO}\r\n\
+Message-ID: <u1@reader.example>\r\nSubject: unsubscribe\r\n\r\n\r\n"
+        ),
+    );
+    p.drop_mail(
+        "07-vacation.eml",
+        "From: away@reader.example\r\nTo: news@sourdough-ledger.example\r\n\
+Message-ID: <v1@reader.example>\r\nAuto-Submitted: auto-replied\r\n\
+Subject: Out of office\r\n\r\nBack on Monday.\r\n",
+    );
+    p.drop_mail(
+        "08-stranger.eml",
+        &dsn(
+            "r8@mx.other.example",
+            "stranger@other.example",
+            "5.1.1",
+            "550 5.1.1 unknown user",
+            "<not-ours@elsewhere.example>",
+        ),
+    );
+    p.drop_mail(
+        "09-junk.eml",
+        "From: someone@else.example\r\nSubject: hello\r\n\r\nAre you hiring?\r\n",
+    );
+
+    let o = p.bounces();
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(
+        out.contains(
+            "9 messages: 1 hard bounces, 2 soft bounces, 1 complaints, 1 unsubscribes, \
+             1 sender problems, 1 auto-replies, 0 notices, 1 not on the list, 0 already counted, \
+             1 need a look"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("needs a look"), "{out}");
+    assert!(out.contains("09-junk.eml"), "{out}");
+    assert!(out.contains("5.7.1"), "{out}");
+
+    // Twice: nothing is counted again.
+    let o = p.bounces();
+    let again = text(&o);
+    assert!(o.status.success(), "{again}");
+    assert!(
+        again.contains("0 hard bounces, 0 soft bounces, 0 complaints, 0 unsubscribes"),
+        "{again}"
+    );
+    assert!(
+        again.contains("8 already counted, 1 need a look"),
+        "{again}"
+    );
+
+    // `audience` says why, per address.
+    let o = p.cmd(&["audience", "--show-addresses"]);
+    let why = text(&o);
+    assert!(o.status.success(), "{why}");
+    assert!(why.contains("bounced: 1"), "{why}");
+    assert!(why.contains("complained: 1"), "{why}");
+    assert!(why.contains("unsubscribed: 1"), "{why}");
+    assert!(
+        why.contains("gone@reader.example  5.1.1 550 5.1.1 <gone@reader.example>: Recipient address rejected: User unknown"),
+        "{why}"
+    );
+    assert!(
+        why.contains("complained    mailbox     angry@provider.example"),
+        "{why}"
+    );
+    assert!(!why.contains("stranger@other.example"), "{why}");
+
+    // Issue 13 skips the hard bounce, the complainer and the leaver; the
+    // soft bounce (one issue so far), the 5.7.1 and the vacation get it.
+    let cap13_dir = tempfile::tempdir().unwrap();
+    let cap13 = Capture::start(cap13_dir.path(), &[]).unwrap();
+    let o = p.send("13", cap13.port);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        recipients(&cap13, 13),
+        set(&[
+            "ok@reader.example",
+            "full@reader.example",
+            "policy@reader.example",
+            "away@reader.example"
+        ])
+    );
+
+    // A soft bounce on a second distinct issue reaches the limit of 2.
+    let thirteen = sent(&cap13, 13);
+    p.drop_mail(
+        "10-soft-13.eml",
+        &dsn(
+            "r10@mx.reader.example",
+            "full@reader.example",
+            "4.2.2",
+            "452 4.2.2 Mailbox full",
+            &id_of(&thirteen, "full@reader.example"),
+        ),
+    );
+    let o = p.bounces();
+    let out = text(&o);
+    assert!(out.contains("1 hard bounces, 1 soft bounces"), "{out}");
+    assert!(out.contains("soft bounces on 2 distinct issues"), "{out}");
+
+    let cap14_dir = tempfile::tempdir().unwrap();
+    let cap14 = Capture::start(cap14_dir.path(), &[]).unwrap();
+    let o = p.send("14", cap14.port);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        recipients(&cap14, 14),
+        set(&[
+            "ok@reader.example",
+            "policy@reader.example",
+            "away@reader.example"
+        ])
+    );
+}
+
+#[test]
+fn killed_midway_then_run_again_counts_each_report_once() {
+    let p = Project::new(&["gone@reader.example"], "");
+    const N: usize = 1500;
+    for i in 0..N {
+        p.drop_mail(
+            &format!("{i:05}.eml"),
+            &dsn(
+                &format!("r{i}@mx.reader.example"),
+                "gone@reader.example",
+                "5.1.1",
+                "550 5.1.1 unknown user",
+                "<x@elsewhere.example>",
+            ),
+        );
+    }
+    let mail = p.mail();
+    let mut child = p
+        .command(&["bounces", mail.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Let it commit some, then kill it without warning.
+    let store = p.path().join(".letterpress/audience.db");
+    let started = std::time::Instant::now();
+    while started.elapsed() < std::time::Duration::from_secs(20) {
+        if store.exists() && std::fs::metadata(&store).map(|m| m.len()).unwrap_or(0) > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(150));
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let _ = child.kill();
+    let status = child.wait().unwrap();
+    assert!(
+        !status.success(),
+        "the first run finished before it was killed"
+    );
+    let o = p.cmd(&["audience"]);
+    let aud = text(&o);
+    let before: usize = aud
+        .lines()
+        .find_map(|l| l.strip_prefix("events: "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(before < N, "killed after all {N} were counted:\n{aud}");
+
+    let o = p.cmd(&["bounces", mail.to_str().unwrap()]);
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    let o = p.cmd(&["audience"]);
+    let aud = text(&o);
+    assert!(
+        aud.contains(&format!("events: {N} in")),
+        "every report counted exactly once ({before} before the kill):\n{out}\n{aud}"
+    );
+    // And a third run adds nothing.
+    let o = p.cmd(&["bounces", mail.to_str().unwrap()]);
+    assert!(
+        text(&o).contains(&format!("{N} already counted")),
+        "{}",
+        text(&o)
+    );
+}
+
+/// The envelope sender of the captured message to `rcpt`.
+fn mail_from(cap: &Capture, rcpt: &str) -> String {
+    cap.parsed()
+        .iter()
+        .find(|m| m["envelope"]["rcpt_tos"][0].as_str() == Some(rcpt))
+        .and_then(|m| m["envelope"]["mail_from"].as_str().map(str::to_string))
+        .unwrap_or_else(|| panic!("no message to {rcpt}"))
+}
+
+#[test]
+fn verp_names_the_reader_when_the_report_does_not_and_forged_tags_suppress_nobody() {
+    let cap_dir = tempfile::tempdir().unwrap();
+    let Some(cap) = Capture::start(cap_dir.path(), &[]) else {
+        return;
+    };
+    let p = Project::new(
+        &["ok@reader.example", "gone@reader.example"],
+        "\n[bounces]\nreturn_path = \"bounces@sourdough-ledger.example\"\n",
+    );
+    let o = p.send("12", cap.port);
+    assert!(o.status.success(), "{}", text(&o));
+    let gone_from = mail_from(&cap, "gone@reader.example");
+    let ok_from = mail_from(&cap, "ok@reader.example");
+    let (local, domain) = gone_from.rsplit_once('@').unwrap();
+    assert!(local.starts_with("bounces+issue-12."), "{gone_from}");
+    assert!(local.len() <= 64, "{gone_from}");
+    assert_eq!(domain, "sourdough-ledger.example");
+    assert!(
+        !gone_from.contains("gone"),
+        "no address in clear: {gone_from}"
+    );
+    assert_ne!(gone_from, ok_from);
+    // From: is unchanged.
+    for m in cap.parsed() {
+        assert!(
+            m["headers"]["From"]
+                .as_str()
+                .unwrap()
+                .contains("<letters@sourdough-ledger.example>"),
+            "{m}"
+        );
+    }
+
+    // The receiving system rewrote the address and quotes no original: only
+    // the address the bounce is delivered to (the VERP sender) names gone@.
+    let vague = |report_id: &str, to: &str| {
+        dsn(
+            report_id,
+            "u1234@mailstore.reader.example",
+            "5.1.1",
+            "550 5.1.1 mailbox unavailable",
+            "<lost@nowhere.example>",
+        )
+        .replacen("To: news@sourdough-ledger.example", &format!("To: {to}"), 1)
+    };
+    p.drop_mail("1.eml", &vague("v1@mx.reader.example", &gone_from));
+    // A forged tag (ok@'s reader tag with a made-up seal), and a forged
+    // report naming ok@ outright: neither suppresses ok@.
+    let (ok_local, _) = ok_from.rsplit_once('@').unwrap();
+    let forged_tag = format!(
+        "{}.00000000@sourdough-ledger.example",
+        ok_local.rsplit_once('.').unwrap().0
+    );
+    p.drop_mail("2.eml", &vague("v2@mx.reader.example", &forged_tag));
+    p.drop_mail(
+        "3.eml",
+        &dsn(
+            "v3@mx.evil.example",
+            "ok@reader.example",
+            "5.1.1",
+            "550 5.1.1 no such user",
+            "<x@evil.example>",
+        )
+        .replacen(
+            "To: news@sourdough-ledger.example",
+            "To: bounces+issue-12.0123456789abcdef.01234567@sourdough-ledger.example",
+            1,
+        ),
+    );
+    let o = p.bounces();
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("hard-bounce gone@reader.example"), "{out}");
+    assert!(out.contains("1 hard bounces"), "{out}");
+    assert!(out.contains("2 forged VERP tags refused"), "{out}");
+    assert!(!out.contains("hard-bounce ok@"), "{out}");
+
+    let cap13_dir = tempfile::tempdir().unwrap();
+    let cap13 = Capture::start(cap13_dir.path(), &[]).unwrap();
+    let o = p.send("13", cap13.port);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(recipients(&cap13, 13), set(&["ok@reader.example"]));
+}
+
+#[test]
+fn bad_bounce_settings_are_refused_with_the_key_and_the_fix() {
+    let p = Project::new(
+        &["ok@reader.example"],
+        "\n[bounces]\nsoft_bounce_limit = 0\n",
+    );
+    let o = p.bounces();
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("bounces.soft_bounce_limit"), "{out}");
+    assert!(out.contains("at least 1"), "{out}");
+
+    let p = Project::new(
+        &["ok@reader.example"],
+        &format!(
+            "\n[bounces]\nreturn_path = \"{}@news.example\"\n",
+            "b".repeat(40)
+        ),
+    );
+    let o = p.cmd(&["send", "12", "--dry-run"]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("[bounces] return_path"), "{out}");
+    assert!(out.contains("too long"), "{out}");
+}
