@@ -266,12 +266,18 @@ pub struct Listen {
     /// Connections served at once; more wait in the kernel's queue.
     #[serde(default = "default_max_connections")]
     pub max_connections: usize,
+    /// Where `POST /subscribe` sends the reader (303) after a sign-up, e.g.
+    /// `https://blog.example/thanks/`; unset, `listen` answers with its own
+    /// "check your inbox" page. Only this one URL is ever redirected to.
+    #[serde(default)]
+    pub thank_you_url: Option<String>,
 }
 
 impl Default for Listen {
     fn default() -> Self {
         Listen {
             public_url: None,
+            thank_you_url: None,
             header_timeout_seconds: default_header_timeout(),
             body_timeout_seconds: default_body_timeout(),
             max_connections: default_max_connections(),
