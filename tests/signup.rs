@@ -224,3 +224,57 @@ fn the_thank_you_redirect_goes_only_to_the_configured_url() {
     );
     assert!(!head.contains("evil.example"));
 }
+
+#[test]
+fn the_confirmation_mail_is_dkim_signed_like_an_issue() {
+    if !common::has_python_module("dkim") || !common::has_program("openssl", &["version"]) {
+        return common::skip("python3 with dkimpy and openssl are needed (pip install dkimpy)");
+    }
+    let keys = tempfile::tempdir().unwrap();
+    let ok = Command::new("openssl")
+        .args(["genrsa", "-out", "rsa.pem", "2048"])
+        .current_dir(keys.path())
+        .output()
+        .unwrap();
+    assert!(ok.status.success());
+    let der = Command::new("openssl")
+        .args(["pkey", "-in", "rsa.pem", "-pubout", "-outform", "DER"])
+        .current_dir(keys.path())
+        .output()
+        .unwrap()
+        .stdout;
+    use base64::Engine as _;
+    let txt = format!(
+        "v=DKIM1; k=rsa; p={}",
+        base64::engine::general_purpose::STANDARD.encode(&der)
+    );
+    let cap_dir = tempfile::tempdir().unwrap();
+    let Some(cap) = Capture::start(cap_dir.path(), &[]) else {
+        return;
+    };
+    let site = site(
+        cap.port,
+        &format!(
+            "\n[dkim]\ndomain = \"listen.example\"\nselector = \"lp\"\nalgorithm = \"rsa\"\nprivate_key = {:?}\n",
+            keys.path().join("rsa.pem").display().to_string()
+        ),
+    );
+    let listen = start(&site, &[], &[]);
+    let (status, _) = post_form(&listen, "127.0.0.8", "email=signed%40example.com");
+    assert_eq!(status, 200);
+    wait_for(&cap, 1);
+    let files: Vec<String> = std::fs::read_dir(cap_dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        .map(|p| p.display().to_string())
+        .collect();
+    assert_eq!(files.len(), 1);
+    let v = Command::new("python3")
+        .arg(common::root().join("tests/judges/dkim_verify.py"))
+        .arg(&txt)
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stdout));
+}

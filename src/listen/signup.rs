@@ -409,3 +409,27 @@ async fn send_confirmation(
     conn.quit().await;
     sent.map(|_| ()).map_err(|e| e.describe())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bucket_allows_a_burst_per_ip_and_stays_bounded() {
+        let (queue, _rx) = mpsc::channel(1);
+        let s = Signup {
+            queue,
+            buckets: Mutex::new(HashMap::new()),
+            thank_you: None,
+        };
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let b: IpAddr = "192.0.2.2".parse().unwrap();
+        let allowed = (0..10).filter(|_| s.allow(a)).count();
+        assert_eq!(allowed, BURST as usize);
+        assert!(s.allow(b), "another client has its own bucket");
+        for i in 0..(MAX_CLIENTS as u32 + 10) {
+            s.allow(IpAddr::from(i.to_be_bytes()));
+        }
+        assert!(s.buckets.lock().unwrap().len() <= MAX_CLIENTS);
+    }
+}
