@@ -3,8 +3,10 @@
 //! Two sources meet here. The author's list, `subscribers.toml`
 //! ([`subscribers`]), says who signed up; letterpress never rewrites it. The
 //! world's answers (unsubscribes, bounces, complaints) are events in the
-//! audience store, beside the send journal. Who may be mailed is the list's
-//! active readers minus the store's suppressions, compared by one identity:
+//! audience store, beside the send journal, with the sign-ups `listen`'s
+//! form got confirmed. Who may be mailed is the list's active readers plus
+//! the confirmed sign-ups, minus the store's suppressions, compared by one
+//! identity:
 //!
 //! - [`address`]: [`AddressKey`], the one identity of an address (IDNA
 //!   A-label domain, NFC lower-cased local part), and the one address
