@@ -78,6 +78,43 @@ fn wait_for(cap: &Capture, n: usize) {
     }
 }
 
+/// Sends the issue to a fresh aiosmtpd: recipient → messages.
+fn send_issue(site: &Site) -> Option<BTreeMap<String, Vec<String>>> {
+    let dir = tempfile::tempdir().unwrap();
+    let cap = Capture::start(dir.path(), &[])?;
+    let out = Command::new(env!("CARGO_BIN_EXE_letterpress"))
+        .arg("--config")
+        .arg(&site.config)
+        .arg("send")
+        .arg(common::root().join(ISSUE))
+        .args(["--yes", "--smtp", &format!("smtp://127.0.0.1:{}", cap.port)])
+        .env("LETTERPRESS_UNSUBSCRIBE_SECRET", SECRET)
+        .env_remove("LETTERPRESS_SMTP_PASSWORD")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "send failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    drop(cap);
+    Some(mails(dir.path()))
+}
+
+/// The confirmation link in the one mail captured for `rcpt` in `dir`.
+fn confirmation_link(dir: &Path, rcpt: &str) -> String {
+    let got = mails(dir);
+    let mail = &got[rcpt][0];
+    let body = mail.replace("=\r\n", "");
+    body.split("https://listen.example/confirm/")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no confirmation link in {mail}"))
+        .to_string()
+}
+
 fn confirmed(site: &Site) -> Vec<String> {
     let store = Store::open(&site.store()).unwrap();
     let s = store.suppressions().unwrap();
@@ -139,13 +176,7 @@ fn a_confirmed_sign_up_gets_the_next_issue_and_nothing_else_does() {
         mail.contains("Subject: Confirm your subscription"),
         "{mail}"
     );
-    let body = mail.replace("=\r\n", "");
-    let token = body
-        .split("https://listen.example/confirm/")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no confirmation link in {mail}"))
-        .to_string();
+    let token = confirmation_link(cap_dir.path(), "new@example.com");
     assert!(!token.to_lowercase().contains("example"));
 
     // The link (as a scanner fetches it): a button, and nothing recorded.
@@ -178,28 +209,9 @@ fn a_confirmed_sign_up_gets_the_next_issue_and_nothing_else_does() {
     drop(cap);
 
     // The next issue: the file's reader and the confirmed sign-up only.
-    let issue_dir = tempfile::tempdir().unwrap();
-    let Some(cap) = Capture::start(issue_dir.path(), &[]) else {
+    let Some(got) = send_issue(&site) else {
         return;
     };
-    let out = Command::new(env!("CARGO_BIN_EXE_letterpress"))
-        .arg("--config")
-        .arg(&site.config)
-        .arg("send")
-        .arg(common::root().join(ISSUE))
-        .args(["--yes", "--smtp", &format!("smtp://127.0.0.1:{}", cap.port)])
-        .env("LETTERPRESS_UNSUBSCRIBE_SECRET", SECRET)
-        .env_remove("LETTERPRESS_SMTP_PASSWORD")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "send failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let got = mails(issue_dir.path());
     let who: Vec<&str> = got.keys().map(String::as_str).collect();
     assert_eq!(who, ["file@example.com", "new@example.com"]);
     assert!(got["new@example.com"][0].contains("Ada L."));
@@ -277,4 +289,93 @@ fn the_confirmation_mail_is_dkim_signed_like_an_issue() {
         .output()
         .unwrap();
     assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stdout));
+}
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+fn missing_browser() -> Option<String> {
+    if !common::has_program("node", &["--version"]) {
+        return Some("node is not installed (apt-get install nodejs npm)".into());
+    }
+    if !Path::new(CHROMIUM).exists() || !common::has_program(CHROMIUM, &["--version"]) {
+        return Some(format!("{CHROMIUM} is missing (apt-get install chromium)"));
+    }
+    let pw = common::root().join("tests/browser/node_modules/playwright-core/package.json");
+    if !pw.is_file() {
+        return Some("playwright-core is not installed (npm ci --prefix tests/browser)".into());
+    }
+    None
+}
+
+/// The whole flow as a reader lives it, in headless Chromium
+/// (tests/browser/signup.mjs): the form on another origin → submit → the
+/// mail at aiosmtpd → open the link (nothing recorded) → press the button
+/// (confirmed) → the next send includes the reader.
+#[test]
+fn sign_up_in_headless_chromium_then_the_next_issue_arrives() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    if let Some(why) = missing_browser() {
+        return common::skip(&why);
+    }
+    let cap_dir = tempfile::tempdir().unwrap();
+    let Some(cap) = Capture::start(cap_dir.path(), &[]) else {
+        return;
+    };
+    let site = site(cap.port, "");
+    let listen = start(&site, &[], &[]);
+    let mut child = Command::new("node")
+        .arg(common::root().join("tests/browser/signup.mjs"))
+        .current_dir(common::root().join("tests/browser"))
+        .env("LP_SUBSCRIBE", listen.url("/subscribe"))
+        .env("LP_EMAIL", "chromium.reader@example.com")
+        .env("LP_SHOTS", common::root().join("target/screenshots"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run node");
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let err_t = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let mut steps = Vec::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        let Some(step) = line.strip_prefix("STEP ") else {
+            println!("{line}");
+            continue;
+        };
+        let answer = match step {
+            "submitted" => {
+                wait_for(&cap, 1);
+                let token = confirmation_link(cap_dir.path(), "chromium.reader@example.com");
+                listen.url(&format!("/confirm/{token}"))
+            }
+            "shown" => {
+                assert!(confirmed(&site).is_empty(), "opening the link confirmed");
+                "ok".into()
+            }
+            "confirmed" => {
+                assert_eq!(confirmed(&site), ["chromium.reader@example.com"]);
+                "ok".into()
+            }
+            other => panic!("unknown step {other}"),
+        };
+        steps.push(step.to_string());
+        writeln!(stdin, "{answer}").unwrap();
+    }
+    let status = child.wait().unwrap();
+    let err = err_t.join().unwrap();
+    assert!(status.success(), "the browser script failed:\n{err}");
+    assert_eq!(steps, ["submitted", "shown", "confirmed"]);
+    drop(listen);
+    drop(cap);
+    let Some(got) = send_issue(&site) else {
+        return;
+    };
+    let who: Vec<&str> = got.keys().map(String::as_str).collect();
+    assert_eq!(who, ["chromium.reader@example.com", "file@example.com"]);
 }
