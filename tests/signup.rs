@@ -131,9 +131,21 @@ fn a_confirmed_sign_up_gets_the_next_issue_and_nothing_else_does() {
         return;
     };
     let site = site(cap.port, "");
+    Store::open(&site.store())
+        .unwrap()
+        .record(&[letterpress::audience::store::Event::now(
+            letterpress::audience::AddressKey::parse("spammed@example.com").unwrap(),
+            letterpress::audience::store::EventKind::Complaint,
+            letterpress::audience::store::Source::Manual,
+            "",
+        )])
+        .unwrap();
     let listen = start(&site, &[], &[]);
 
     let (status, _) = post_form(&listen, "127.0.0.3", "email=New%40Example.com&name=Ada+L.");
+    // Someone who reported the newsletter as spam: the same answer, no mail.
+    let (status2, _) = post_form(&listen, "127.0.0.9", "email=spammed%40example.com");
+    assert_eq!(status2, 200);
     assert_eq!(status, 200);
     // Ten sign-ups for one address from one client: the first five pass the
     // per-IP bucket, the rest are refused; one mail whatever got through.

@@ -13,7 +13,7 @@
 //! - the address must pass the list's own grammar
 //!   ([`crate::audience::address::validate`]);
 //! - a filled honeypot field gets the same answer as a sign-up, and nothing
-//!   else happens;
+//!   else happens; so does an address that hard-bounced or complained;
 //! - the confirmations wait in a queue of [`QUEUE`]; when it is full the
 //!   form answers 503 and nothing is queued.
 //!
@@ -330,10 +330,18 @@ pub(super) async fn run_mailer(app: Arc<App>, mut mailer: Mailer) {
     while let Some(job) = mailer.rx.recv().await {
         let reader = app.reader.clone();
         let key = job.key.clone();
-        let last =
-            tokio::task::spawn_blocking(move || reader.last_event(&key, EventKind::SignUp)).await;
+        let last = tokio::task::spawn_blocking(move || {
+            Ok::<_, Error>((
+                reader.last_event(&key, EventKind::SignUp)?,
+                reader.status(&key)?.map(|s| s.kind),
+            ))
+        })
+        .await;
         match last {
-            Ok(Ok(Some(at))) if now_ms() - at < RESEND_AFTER_MS => continue,
+            Ok(Ok((Some(at), _))) if now_ms() - at < RESEND_AFTER_MS => continue,
+            // An address that bounced for good or complained gets nothing
+            // from the form; only the author lifts that.
+            Ok(Ok((_, Some(EventKind::HardBounce | EventKind::Complaint)))) => continue,
             Ok(Ok(_)) => {}
             Ok(Err(e)) => {
                 log_error("store read failed", &e.to_string());
