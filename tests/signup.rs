@@ -188,6 +188,8 @@ fn a_confirmed_sign_up_gets_the_next_issue_and_nothing_else_does() {
         mail.contains("Subject: Confirm your subscription"),
         "{mail}"
     );
+    assert!(mail.contains("multipart/alternative"), "{mail}");
+    assert!(mail.contains("Content-Type: text/html"), "{mail}");
     let token = confirmation_link(cap_dir.path(), "new@example.com");
     assert!(!token.to_lowercase().contains("example"));
 

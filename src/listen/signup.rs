@@ -19,8 +19,9 @@
 //!
 //! Every answer to the form is the same whether the address was new,
 //! already confirmed or rate-limited, so the form tells nobody who reads
-//! the newsletter. The mail goes through `[smtp]` and `[dkim]`, as issues do
-//! (the send stack's [`Connection`]).
+//! the newsletter. The mail (`templates/confirm.txt` and `confirm.html`)
+//! goes through `[smtp]` and `[dkim]`, as issues do (the send stack's
+//! [`Connection`]).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -32,7 +33,7 @@ use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use lettre::message::header::ContentType;
-use lettre::message::{Mailbox, SinglePart};
+use lettre::message::{Mailbox, MultiPart, SinglePart};
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
@@ -383,26 +384,36 @@ async fn send_confirmation(
         .tokens
         .confirm(&app.list_id, &job.key, now_ms() + VALID_FOR_MS);
     let confirm_url = format!("{}/confirm/{token}", mailer.public_url);
+    let ctx = minijinja::context! {
+        newsletter => app.newsletter.as_str(),
+        confirm_url => confirm_url.as_str(),
+        valid_hours => VALID_FOR_MS / 3_600_000,
+    };
     let text = mailer
         .templates
-        .render(
-            "confirm.txt",
-            &minijinja::context! {
-                newsletter => app.newsletter.as_str(),
-                confirm_url => confirm_url.as_str(),
-                valid_hours => VALID_FOR_MS / 3_600_000,
-            },
-        )
+        .render("confirm.txt", &ctx)
+        .map_err(|e| e.to_string())?;
+    let html = mailer
+        .templates
+        .render("confirm.html", &ctx)
         .map_err(|e| e.to_string())?;
     let to = Mailbox::new(job.name.clone(), wire_address(&job.email));
     let mut message = lettre::Message::builder()
         .from(mailer.from.clone())
         .to(to)
         .subject(format!("Confirm your subscription to {}", app.newsletter))
-        .singlepart(
-            SinglePart::builder()
-                .header(ContentType::TEXT_PLAIN)
-                .body(text),
+        .multipart(
+            MultiPart::alternative()
+                .singlepart(
+                    SinglePart::builder()
+                        .header(ContentType::TEXT_PLAIN)
+                        .body(text),
+                )
+                .singlepart(
+                    SinglePart::builder()
+                        .header(ContentType::TEXT_HTML)
+                        .body(html),
+                ),
         )
         .map_err(|e| e.to_string())?;
     if let Some(dkim) = &mailer.dkim {
