@@ -22,7 +22,7 @@ const ISSUE: &str = "issues/012-reviving-a-sleepy-starter.md";
 fn site(smtp_port: u16, extra: &str) -> Site {
     let root = common::root();
     let site = Site::new(&format!(
-        "{extra}\n[smtp]\nurl = \"smtp://127.0.0.1:{smtp_port}\"\n\n[paths]\ntemplates = {:?}\nsubscribers = \"subscribers.toml\"\n",
+        "signup = true\n{extra}\n[smtp]\nurl = \"smtp://127.0.0.1:{smtp_port}\"\n\n[paths]\ntemplates = {:?}\nsubscribers = \"subscribers.toml\"\n",
         root.join("templates").display().to_string()
     ));
     std::fs::write(
@@ -392,4 +392,22 @@ fn sign_up_in_headless_chromium_then_the_next_issue_arrives() {
     };
     let who: Vec<&str> = got.keys().map(String::as_str).collect();
     assert_eq!(who, ["chromium.reader@example.com", "file@example.com"]);
+}
+
+#[test]
+fn listen_refuses_to_start_without_the_confirmation_template() {
+    let templates = tempfile::tempdir().unwrap();
+    std::fs::write(
+        templates.path().join("confirm.html"),
+        "<p>{{ confirm_url }}</p>",
+    )
+    .unwrap();
+    let site = Site::new(&format!(
+        "signup = true\n[smtp]\nurl = \"smtp://127.0.0.1:9\"\n\n[paths]\ntemplates = {:?}\n",
+        templates.path().display().to_string()
+    ));
+    let out = listen_support::command(&site, &[]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("confirm.txt"), "{err}");
 }

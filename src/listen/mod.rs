@@ -161,7 +161,7 @@ pub fn run(config: &Config, options: &Options) -> Result<()> {
                 config.newsletter.name,
                 store_path.display(),
                 if app.api_token.is_some() { "on" } else { "off" },
-                if app.signup.is_some() { "on" } else { "off ([listen] public_url and [smtp] url needed)" }
+                if app.signup.is_some() { "on" } else { "off" }
             );
             let _ = out.flush();
         }

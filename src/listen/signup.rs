@@ -86,11 +86,20 @@ pub(super) struct Mailer {
     public_url: String,
 }
 
-/// The sign-up, when `[listen] public_url` and `[smtp] url` are set (the
-/// link needs the one, the mail the other); `None` turns `/subscribe` off.
+/// The sign-up, when `[listen] signup = true`; it needs `[listen]
+/// public_url` (for the link) and `[smtp] url` (for the mail). `None` turns
+/// `/subscribe` off.
 pub(super) fn setup(config: &Config) -> Result<Option<(Signup, Mailer)>> {
-    let (Some(public_url), Some(_)) = (&config.listen.public_url, &config.smtp.url) else {
+    if !config.listen.signup {
         return Ok(None);
+    }
+    let (Some(public_url), Some(_)) = (&config.listen.public_url, &config.smtp.url) else {
+        return Err(Error::Usage(
+            "[listen] signup = true in letterpress.toml needs [listen] public_url (the \
+             confirmation link points there) and [smtp] url (the confirmation mail goes \
+             through it): set both, or set signup = false"
+                .into(),
+        ));
     };
     let thank_you = match &config.listen.thank_you_url {
         Some(u) if u.starts_with("https://") || u.starts_with("http://") => Some(u.clone()),
@@ -124,7 +133,28 @@ pub(super) fn setup(config: &Config) -> Result<Option<(Signup, Mailer)>> {
         Some(d) => Some(crate::send::dkim::load(d, &config.resolve(&d.private_key))?),
         None => None,
     };
-    let templates = Templates::from_dir(&config.resolve(&config.paths.templates))?;
+    let dir = config.resolve(&config.paths.templates);
+    for name in ["confirm.txt", "confirm.html"] {
+        let path = dir.join(name);
+        if !path.is_file() {
+            return Err(Error::Usage(format!(
+                "{}: not found; `listen` mails sign-up confirmations from it. Copy \
+                 templates/{name} from the letterpress repository, or set [listen] signup = false",
+                path.display()
+            )));
+        }
+    }
+    let templates = Templates::from_dir(&dir)?;
+    // Render both now: a missing or broken template stops `listen` at start
+    // with the file named, instead of failing every confirmation silently.
+    let trial = minijinja::context! {
+        newsletter => config.newsletter.name.as_str(),
+        confirm_url => "https://example.invalid/confirm/token",
+        valid_hours => VALID_FOR_MS / 3_600_000,
+    };
+    for name in ["confirm.txt", "confirm.html"] {
+        templates.render(name, &trial)?;
+    }
     let (tx, rx) = mpsc::channel(QUEUE);
     Ok(Some((
         Signup {
