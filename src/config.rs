@@ -266,12 +266,23 @@ pub struct Listen {
     /// Connections served at once; more wait in the kernel's queue.
     #[serde(default = "default_max_connections")]
     pub max_connections: usize,
+    /// Take double opt-in sign-ups at `POST /subscribe` (docs/signup.md);
+    /// needs `public_url` and `[smtp] url`. Off by default.
+    #[serde(default)]
+    pub signup: bool,
+    /// Where `POST /subscribe` sends the reader (303) after a sign-up, e.g.
+    /// `https://blog.example/thanks/`; unset, `listen` answers with its own
+    /// "check your inbox" page. Only this one URL is ever redirected to.
+    #[serde(default)]
+    pub thank_you_url: Option<String>,
 }
 
 impl Default for Listen {
     fn default() -> Self {
         Listen {
             public_url: None,
+            signup: false,
+            thank_you_url: None,
             header_timeout_seconds: default_header_timeout(),
             body_timeout_seconds: default_body_timeout(),
             max_connections: default_max_connections(),

@@ -15,7 +15,7 @@
 //!  (the author's list)                          ├──▶ list − suppressions ─┘  then send::select
 //!  .letterpress/audience.db ──▶ store ──────────┘                            applies the journal)
 //!  (the world's answers)          ▲
-//!                                 └── unsubscribes (listen), hard bounces (send::campaign),
+//!                                 └── unsubscribes and confirmed sign-ups (listen), hard bounces (send::campaign),
 //!                                     manual (`letterpress audience`),
 //!                                     returned mail ──▶ bounces::classify::Report ──▶ bounces::policy
 //!
@@ -41,7 +41,8 @@
 //!   attributed (VERP tag, named recipient, Message-ID) into audience-store events.
 //! - [`send`]: delivery over SMTP: one connection per worker, rate limits, retries, a crash-safe journal, the report;
 //!   [`send::campaign`] is the list-send protocol around it (journal start/end, who is skipped, hard bounces).
-//! - [`listen`]: `letterpress listen`, the public service behind every unsubscribe URL (pages, one-click, the events export).
+//! - [`listen`]: `letterpress listen`, the public service behind every unsubscribe URL (pages, one-click, the events export)
+//!   and the double opt-in sign-up form (`/subscribe`, `/confirm/{token}`; confirmed sign-ups join the list in `audience::mailable`).
 //! - [`serve`]: `letterpress serve`, a live preview (phone, desktop, plain text, envelope) that re-renders on save.
 //! - [`template`]: the one minijinja environment (strict undefined) for the email, `new` and the archive.
 //! - [`archive`]: `letterpress archive`, the issues as a static site (index, a page per issue from the

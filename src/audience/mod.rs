@@ -3,8 +3,10 @@
 //! Two sources meet here. The author's list, `subscribers.toml`
 //! ([`subscribers`]), says who signed up; letterpress never rewrites it. The
 //! world's answers (unsubscribes, bounces, complaints) are events in the
-//! audience store, beside the send journal. Who may be mailed is the list's
-//! active readers minus the store's suppressions, compared by one identity:
+//! audience store, beside the send journal, with the sign-ups `listen`'s
+//! form got confirmed. Who may be mailed is the list's active readers plus
+//! the confirmed sign-ups, minus the store's suppressions, compared by one
+//! identity:
 //!
 //! - [`address`]: [`AddressKey`], the one identity of an address (IDNA
 //!   A-label domain, NFC lower-cased local part), and the one address
@@ -82,21 +84,35 @@ pub struct Mailable {
     pub recipients: Vec<Recipient>,
     /// Active in the list but suppressed by the store.
     pub skipped: Skipped,
+    /// Of the recipients, how many came from the store's confirmed sign-ups
+    /// (they are after the list's readers).
+    pub signups: usize,
 }
 
-/// The list's active readers minus the store's suppressions, compared as
-/// [`AddressKey`]s (so no spelling of a suppressed address slips through).
-/// Consumes the list, moving addresses and names rather than copying them.
+/// The list's active readers plus the store's confirmed sign-ups, minus the
+/// store's suppressions, compared as [`AddressKey`]s (so no spelling of a
+/// suppressed address slips through, and nobody is mailed twice). A sign-up
+/// confirmed for an address the list marks unsubscribed brings it back: the
+/// confirmation is the reader's own, later word. Consumes the list, moving
+/// addresses and names rather than copying them.
 pub fn mailable(subscribers: Subscribers, suppressions: &Suppressions) -> Mailable {
     let mut out = Mailable {
-        recipients: Vec::with_capacity(subscribers.list.len()),
+        recipients: Vec::with_capacity(subscribers.list.len() + suppressions.confirmed().len()),
         skipped: Skipped::default(),
+        signups: 0,
     };
+    let mut listed = std::collections::HashSet::new();
+    let confirmed = suppressions.confirmed();
     for sub in subscribers
         .list
         .into_iter()
         .filter(|s| s.status == Status::Active)
     {
+        if !confirmed.is_empty() {
+            if let Ok(key) = AddressKey::parse(sub.email.as_ref()) {
+                listed.insert(key);
+            }
+        }
         if !suppressions.is_empty() {
             // Every loaded address parses (the list grammar is this one).
             if let Ok(key) = AddressKey::parse(sub.email.as_ref()) {
@@ -114,6 +130,20 @@ pub fn mailable(subscribers: Subscribers, suppressions: &Suppressions) -> Mailab
             email: sub.email,
             name: sub.name.map(String::from),
         });
+    }
+    for (key, name) in confirmed {
+        if listed.contains(key) {
+            continue;
+        }
+        // A key is a valid address by construction; skip defensively.
+        let Ok(email) = address::validate(key.as_str()) else {
+            continue;
+        };
+        out.recipients.push(Recipient {
+            email,
+            name: name.clone(),
+        });
+        out.signups += 1;
     }
     out
 }
@@ -187,5 +217,58 @@ mod tests {
             "skipped 1 unsubscribed, 1 bounced, 1 complained"
         );
         assert_eq!(Skipped::default().summary(), "");
+    }
+
+    #[test]
+    fn confirmed_sign_ups_are_added_once_and_the_latest_event_decides() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("a.db")).unwrap();
+        let key = |s: &str| AddressKey::parse(s).unwrap();
+        let ev = |a: &str, kind, at_ms, detail: &str| Event {
+            address: key(a),
+            kind,
+            source: Source::Page,
+            at_ms,
+            detail: detail.into(),
+        };
+        use EventKind::*;
+        store
+            .record(&[
+                ev("new@example.com", SignUp, 1, "Ada"),
+                ev("new@example.com", Confirm, 2, ""),
+                ev("pending@example.com", SignUp, 1, ""),
+                ev("left@example.com", SignUp, 1, ""),
+                ev("left@example.com", Confirm, 2, ""),
+                ev("left@example.com", Unsubscribe, 3, ""),
+                ev("back@example.com", Unsubscribe, 1, ""),
+                ev("back@example.com", SignUp, 2, ""),
+                ev("back@example.com", Confirm, 3, ""),
+                ev("listed@example.com", SignUp, 1, ""),
+                ev("listed@example.com", Confirm, 2, ""),
+                ev("bounced@example.com", HardBounce, 1, ""),
+                ev("bounced@example.com", SignUp, 2, ""),
+                ev("bounced@example.com", Confirm, 3, ""),
+            ])
+            .unwrap();
+        let list = subscribers::parse(
+            "[[subscriber]]\nemail = \"Listed@example.com\"\n\
+             [[subscriber]]\nemail = \"back@example.com\"\nstatus = \"unsubscribed\"\n",
+        )
+        .unwrap();
+        let m = mailable(list, &store.suppressions().unwrap());
+        let who: Vec<(&str, Option<&str>)> = m
+            .recipients
+            .iter()
+            .map(|r| (r.email.as_ref(), r.name.as_deref()))
+            .collect();
+        assert_eq!(
+            who,
+            [
+                ("Listed@example.com", None),
+                ("back@example.com", None),
+                ("new@example.com", Some("Ada")),
+            ]
+        );
+        assert_eq!(m.signups, 2);
     }
 }

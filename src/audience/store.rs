@@ -53,6 +53,9 @@ const MIGRATIONS: &[&str] = &[
         at_ms   INTEGER NOT NULL,
         PRIMARY KEY (address, issue)
      ) WITHOUT ROWID;",
+    // 3 (sign-up): the per-address "one confirmation mail a day" check
+    // looks up an address's latest event of one kind.
+    "CREATE INDEX events_by_kind ON events(kind, address, at_ms);",
 ];
 
 /// The schema version this binary writes.
@@ -85,16 +88,24 @@ pub enum EventKind {
     SoftBounce,
     /// The reader marked a message as spam (a feedback-loop report).
     Complaint,
+    /// Someone asked to sign up through `listen`'s form and a confirmation
+    /// mail went out (the detail is the name given). Mails nobody by itself.
+    SignUp,
+    /// The address confirmed a sign-up (the button behind the mailed link):
+    /// from now on it is mailed, and it lifts an earlier unsubscribe.
+    Confirm,
 }
 
 impl EventKind {
     /// Every kind, in a stable order.
-    pub const ALL: [EventKind; 5] = [
+    pub const ALL: [EventKind; 7] = [
         EventKind::Unsubscribe,
         EventKind::Resubscribe,
         EventKind::HardBounce,
         EventKind::SoftBounce,
         EventKind::Complaint,
+        EventKind::SignUp,
+        EventKind::Confirm,
     ];
 
     /// The name stored in the database and shown to the author.
@@ -105,6 +116,8 @@ impl EventKind {
             EventKind::HardBounce => "hard-bounce",
             EventKind::SoftBounce => "soft-bounce",
             EventKind::Complaint => "complaint",
+            EventKind::SignUp => "sign-up",
+            EventKind::Confirm => "confirm",
         }
     }
 
@@ -226,10 +239,13 @@ pub struct Suppression {
     pub detail: String,
 }
 
-/// Everything `send` must skip, in memory.
+/// Everything `send` must skip, in memory, and the confirmed sign-ups it
+/// must add.
 #[derive(Debug, Clone, Default)]
 pub struct Suppressions {
     map: HashMap<AddressKey, Suppression>,
+    /// Confirmed sign-ups not suppressed since, with the name they gave.
+    confirmed: Vec<(AddressKey, Option<String>)>,
 }
 
 impl Suppressions {
@@ -248,6 +264,12 @@ impl Suppressions {
     /// Every suppressed address with its reason, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (&AddressKey, &Suppression)> {
         self.map.iter()
+    }
+    /// The addresses that confirmed a sign-up and are not suppressed since
+    /// (a later unsubscribe, bounce or complaint wins), with the name given
+    /// on the form; in address order.
+    pub fn confirmed(&self) -> &[(AddressKey, Option<String>)] {
+        &self.confirmed
     }
 }
 
@@ -271,6 +293,10 @@ pub struct Counts {
 struct Fold {
     opted_out: Option<Suppression>,
     blocked: Option<Suppression>,
+    /// The name of the latest sign-up request.
+    name: Option<String>,
+    /// A sign-up was confirmed (and not opted out of since).
+    confirmed: bool,
 }
 
 impl Fold {
@@ -291,6 +317,14 @@ impl Fold {
             }
             EventKind::HardBounce | EventKind::Complaint => self.blocked = Some(s()),
             EventKind::SoftBounce => {}
+            EventKind::SignUp => self.name = Some(detail.clone()).filter(|n| !n.is_empty()),
+            EventKind::Confirm => {
+                self.opted_out = None;
+                self.confirmed = true;
+            }
+        }
+        if kind == EventKind::Unsubscribe {
+            self.confirmed = false;
         }
     }
 
@@ -436,11 +470,17 @@ impl Store {
             .map_err(self.err("read"))?;
         let mut rows = stmt.query([]).map_err(self.err("read"))?;
         let mut map = HashMap::new();
+        let mut confirmed = Vec::new();
         let mut current: Option<(String, Fold)> = None;
         let mut flush = |current: Option<(String, Fold)>| -> Result<()> {
             if let Some((address, fold)) = current {
-                if let Some(s) = fold.finish() {
-                    map.insert(self.key(address), s);
+                let (signed_up, name) = (fold.confirmed, fold.name.clone());
+                match fold.finish() {
+                    Some(s) => {
+                        map.insert(self.key(address), s);
+                    }
+                    None if signed_up => confirmed.push((self.key(address), name)),
+                    None => {}
                 }
             }
             Ok(())
@@ -457,7 +497,7 @@ impl Store {
             }
         }
         flush(current)?;
-        Ok(Suppressions { map })
+        Ok(Suppressions { map, confirmed })
     }
 
     /// Whether `key` is suppressed, and why.
@@ -476,6 +516,18 @@ impl Store {
             fold.apply(kind, source, at_ms, detail);
         }
         Ok(fold.finish())
+    }
+
+    /// When `key` last had an event of `kind` (ms since the epoch), if ever:
+    /// `listen` mails one sign-up confirmation per address a day by it.
+    pub fn last_event(&self, key: &AddressKey, kind: EventKind) -> Result<Option<i64>> {
+        self.lock()
+            .query_row(
+                "SELECT max(at_ms) FROM events WHERE kind = ?1 AND address = ?2",
+                params![kind.as_str(), key.as_str()],
+                |r| r.get::<_, Option<i64>>(0),
+            )
+            .map_err(self.err("read"))
     }
 
     /// Soft bounces of `key` at or after `since_ms`: a later bounce policy

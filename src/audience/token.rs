@@ -74,6 +74,7 @@ impl std::error::Error for TokenError {}
 enum Purpose {
     Unsubscribe,
     Resubscribe,
+    Confirm,
 }
 
 impl Purpose {
@@ -81,6 +82,7 @@ impl Purpose {
         match self {
             Purpose::Unsubscribe => b"unsubscribe",
             Purpose::Resubscribe => b"resubscribe",
+            Purpose::Confirm => b"confirm-signup",
         }
     }
 }
@@ -127,12 +129,13 @@ impl Tokens {
     }
 
     fn seal(&self, purpose: Purpose, list_id: &str, key: &AddressKey) -> String {
+        self.seal_bytes(purpose, list_id, key.as_str().as_bytes())
+    }
+
+    fn seal_bytes(&self, purpose: Purpose, list_id: &str, plain: &[u8]) -> String {
         let sealed = self
             .siv()
-            .encrypt(
-                [purpose.label(), list_id.as_bytes()],
-                key.as_str().as_bytes(),
-            )
+            .encrypt([purpose.label(), list_id.as_bytes()], plain)
             .expect("two headers and any plaintext are within AES-SIV's limits");
         let mut raw = Vec::with_capacity(1 + sealed.len());
         raw.push(VERSION);
@@ -141,6 +144,11 @@ impl Tokens {
     }
 
     fn open(&self, purpose: Purpose, list_id: &str, token: &str) -> Option<AddressKey> {
+        let plain = self.open_bytes(purpose, list_id, token)?;
+        canonical_key(plain)
+    }
+
+    fn open_bytes(&self, purpose: Purpose, list_id: &str, token: &str) -> Option<Vec<u8>> {
         if token.len() > MAX_TOKEN {
             return None;
         }
@@ -149,15 +157,33 @@ impl Tokens {
         if version != VERSION || sealed.len() <= aes_siv::siv::IV_SIZE {
             return None;
         }
-        let plain = self
-            .siv()
+        self.siv()
             .decrypt([purpose.label(), list_id.as_bytes()], sealed)
-            .ok()?;
-        let text = String::from_utf8(plain).ok()?;
-        // Only this module seals, and only canonical keys: re-parse anyway, so
-        // a caller never gets a key that is not one.
-        let key = AddressKey::parse(&text).ok()?;
-        (key.as_str() == text).then_some(key)
+            .ok()
+    }
+
+    /// The sign-up confirmation token for `key` on `list_id`, valid until
+    /// `expires_at_ms` (ms since the epoch): the expiry is sealed with the
+    /// address, so it cannot be changed without the token failing to open.
+    pub fn confirm(&self, list_id: &str, key: &AddressKey, expires_at_ms: i64) -> String {
+        let mut plain = expires_at_ms.to_be_bytes().to_vec();
+        plain.extend_from_slice(key.as_str().as_bytes());
+        self.seal_bytes(Purpose::Confirm, list_id, &plain)
+    }
+
+    /// Opens a [`Tokens::confirm`] token: the address, if the token is
+    /// genuine, for this list, and not expired at `now_ms`.
+    pub fn open_confirm(&self, list_id: &str, token: &str, now_ms: i64) -> Option<AddressKey> {
+        let plain = self.open_bytes(Purpose::Confirm, list_id, token)?;
+        if plain.len() < 8 {
+            return None;
+        }
+        let (when, address) = plain.split_at(8);
+        let expires = i64::from_be_bytes(when.try_into().ok()?);
+        if now_ms > expires {
+            return None;
+        }
+        canonical_key(address.to_vec())
     }
 
     /// The unsubscribe token for `key` on list `list_id`: URL-safe base64,
@@ -195,9 +221,38 @@ impl Tokens {
     }
 }
 
+/// The key in a token's plaintext. Only this module seals, and only
+/// canonical keys: re-parse anyway, so a caller never gets a key that is not one.
+fn canonical_key(plain: Vec<u8>) -> Option<AddressKey> {
+    let text = String::from_utf8(plain).ok()?;
+    let key = AddressKey::parse(&text).ok()?;
+    (key.as_str() == text).then_some(key)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn confirm_tokens_expire_and_do_not_mix_with_others() {
+        let t = Tokens::new(&[7u8; 32]).unwrap();
+        let key = AddressKey::parse("new@example.com").unwrap();
+        let token = t.confirm("list.example", &key, 1_000);
+        assert_eq!(
+            t.open_confirm("list.example", &token, 999),
+            Some(key.clone())
+        );
+        assert_eq!(
+            t.open_confirm("list.example", &token, 1_000),
+            Some(key.clone())
+        );
+        assert_eq!(t.open_confirm("list.example", &token, 1_001), None);
+        assert_eq!(t.open_confirm("other.example", &token, 0), None);
+        assert_eq!(t.open_unsubscribe("list.example", &token), None);
+        let unsub = t.unsubscribe("list.example", &key);
+        assert_eq!(t.open_confirm("list.example", &unsub, 0), None);
+        assert!(!token.contains("example"));
+    }
 
     const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
 

@@ -100,7 +100,7 @@ pub fn run(args: Args, config: &Config) -> Result<ExitCode> {
                         EventKind::SoftBounce => tally.soft += 1,
                         EventKind::Complaint => tally.complaints += 1,
                         EventKind::Unsubscribe => tally.unsubscribes += 1,
-                        EventKind::Resubscribe => {}
+                        EventKind::Resubscribe | EventKind::SignUp | EventKind::Confirm => {}
                     }
                     println!(
                         "{}: {} {}  {}",

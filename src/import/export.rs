@@ -42,9 +42,15 @@ pub struct Reader {
 }
 
 /// The whole list: the file's entries in file order (each with the store's
-/// suppression applied), then the store's suppressed addresses the file
-/// does not have, sorted.
+/// suppression applied, and active again when they confirmed a sign-up, as
+/// `send` sees it), then the confirmed sign-ups the file does not have, then
+/// the store's suppressed addresses the file does not have, sorted.
 pub fn whole_list(list: &Subscribers, suppressions: &Suppressions) -> Vec<Reader> {
+    let confirmed: std::collections::HashMap<&AddressKey, &Option<String>> = suppressions
+        .confirmed()
+        .iter()
+        .map(|(k, n)| (k, n))
+        .collect();
     let mut seen = HashSet::with_capacity(list.list.len());
     let mut out = Vec::with_capacity(list.list.len());
     for s in &list.list {
@@ -57,6 +63,8 @@ pub fn whole_list(list: &Subscribers, suppressions: &Suppressions) -> Vec<Reader
         if let Some(k) = &key {
             if let Some(why) = suppressions.get(k) {
                 standing = standing.max(standing_of(why.kind));
+            } else if standing == Standing::Unsubscribed && confirmed.contains_key(k) {
+                standing = Standing::Active;
             }
             seen.insert(k.clone());
         }
@@ -67,6 +75,17 @@ pub fn whole_list(list: &Subscribers, suppressions: &Suppressions) -> Vec<Reader
             tags: list.tags_of(s).map(String::from).collect(),
             joined: s.joined,
         });
+    }
+    for (k, name) in suppressions.confirmed() {
+        if seen.insert(k.clone()) {
+            out.push(Reader {
+                email: k.as_str().to_string(),
+                name: name.clone(),
+                standing: Standing::Active,
+                tags: Vec::new(),
+                joined: None,
+            });
+        }
     }
     let mut rest: Vec<_> = suppressions
         .iter()
@@ -222,6 +241,45 @@ mod tests {
         assert_eq!(
             back.tags_of(&back.list[0]).collect::<Vec<_>>(),
             ["a", "b, c"]
+        );
+    }
+
+    #[test]
+    fn the_confirmed_sign_ups_are_in_the_export() {
+        let list = crate::audience::subscribers::parse(
+            "[[subscriber]]\nemail = \"back@example.com\"\nstatus = \"unsubscribed\"\n",
+        )
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("a.db")).unwrap();
+        let ev = |a: &str, kind, at_ms, detail: &str| Event {
+            address: AddressKey::parse(a).unwrap(),
+            kind,
+            source: Source::Page,
+            at_ms,
+            detail: detail.into(),
+        };
+        store
+            .record(&[
+                ev("back@example.com", EventKind::SignUp, 1, ""),
+                ev("back@example.com", EventKind::Confirm, 2, ""),
+                ev("new@example.com", EventKind::SignUp, 1, "Ada"),
+                ev("new@example.com", EventKind::Confirm, 2, ""),
+                ev("pending@example.com", EventKind::SignUp, 1, ""),
+            ])
+            .unwrap();
+        let mut csv = Vec::new();
+        write(
+            &whole_list(&list, &store.suppressions().unwrap()),
+            Format::Csv,
+            &mut csv,
+        )
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(csv).unwrap(),
+            "email,name,status,tags,joined\n\
+             back@example.com,,active,,\n\
+             new@example.com,Ada,active,,\n"
         );
     }
 }

@@ -7,6 +7,9 @@
 //!   client (`List-Unsubscribe=One-Click`), records the unsubscribe and
 //!   answers 2xx only once it is durable (the store's [`GroupCommit`]); the
 //!   page then offers the signed undo, `POST /resubscribe/{token}`.
+//! - `POST /subscribe` (the sign-up form on the author's site), then
+//!   `GET`/`POST /confirm/{token}` from the confirmation mail: the double
+//!   opt-in of [`signup`].
 //! - `GET /healthz`; `GET /api/events?since=ID`, the store's events for a
 //!   `send` on another machine ([`crate::audience::remote::pull`]), only with
 //!   the bearer token from the environment and only when that is set.
@@ -32,6 +35,7 @@ use log_line;
 pub mod page;
 mod routes;
 mod server;
+mod signup;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -97,6 +101,8 @@ struct App {
     api_token: Option<[u8; 32]>,
     limits: Limits,
     csp: String,
+    /// The sign-up form's queue and rate limit; `None` when it is off.
+    signup: Option<signup::Signup>,
 }
 
 /// Runs `listen` until SIGINT or SIGTERM: checks the secret and the store
@@ -112,6 +118,10 @@ pub fn run(config: &Config, options: &Options) -> Result<()> {
     )?;
     let reader = Arc::new(Store::open(&store_path)?);
     let limits = Limits::from_config(config);
+    let (signup, mailer) = match signup::setup(config)? {
+        Some((s, m)) => (Some(s), Some(m)),
+        None => (None, None),
+    };
     let app = Arc::new(App {
         tokens,
         list_id: config.list_id(),
@@ -121,12 +131,16 @@ pub fn run(config: &Config, options: &Options) -> Result<()> {
         api_token,
         limits,
         csp: page::content_security_policy(),
+        signup,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async move {
+        if let Some(mailer) = mailer {
+            tokio::spawn(signup::run_mailer(app.clone(), mailer));
+        }
         let listener = tokio::net::TcpListener::bind(options.bind)
             .await
             .map_err(|e| {
@@ -143,10 +157,11 @@ pub fn run(config: &Config, options: &Options) -> Result<()> {
             let mut out = std::io::stdout().lock();
             let _ = writeln!(
                 out,
-                "letterpress listen: serving {} on http://{local} (store {}, events export {})",
+                "letterpress listen: serving {} on http://{local} (store {}, events export {}, sign-up {})",
                 config.newsletter.name,
                 store_path.display(),
-                if app.api_token.is_some() { "on" } else { "off" }
+                if app.api_token.is_some() { "on" } else { "off" },
+                if app.signup.is_some() { "on" } else { "off" }
             );
             let _ = out.flush();
         }

@@ -140,6 +140,60 @@ pub fn plain_error(title: &str) -> String {
     page(title, &format!("<h1>{}</h1>", esc(title)))
 }
 
+/// After `POST /subscribe`: check your inbox (the same whatever happened,
+/// so the form tells nobody who is on the list).
+pub fn check_inbox(newsletter: &str) -> String {
+    page(
+        &format!("Check your inbox: {newsletter}"),
+        &format!(
+            "<h1 id=\"check\">Check your inbox</h1>\n<p>If the address can get mail, a message with \
+             a link to confirm your subscription to {} is on its way. Nothing is sent until you confirm.</p>",
+            esc(newsletter)
+        ),
+    )
+}
+
+/// The sign-up form sent an address the list would refuse.
+pub fn bad_address(newsletter: &str) -> String {
+    page(
+        &format!("Sign up for {newsletter}"),
+        "<h1>That address does not look right</h1>\n<p>Go back and check the email address you typed.</p>",
+    )
+}
+
+/// The page at a confirmation link: who, and one button. Showing it
+/// confirms nothing (link scanners fetch every GET).
+pub fn confirm_signup(newsletter: &str, masked: &str, token: &str) -> String {
+    page(
+        &format!("Confirm your subscription to {newsletter}"),
+        &format!(
+            "<h1>Subscribe to {}?</h1>\n<p>The address <span class=\"who\" id=\"address\">{}</span> \
+             will get the next issues.</p>\n{}",
+            esc(newsletter),
+            esc(masked),
+            form(&format!("../confirm/{token}"), "confirm", "Confirm")
+        ),
+    )
+}
+
+/// After the confirmation: done, and the way out.
+pub fn signup_confirmed(newsletter: &str, masked: &str, unsubscribe_token: &str) -> String {
+    page(
+        &format!("Subscribed to {newsletter}"),
+        &format!(
+            "<h1 id=\"done\">You are subscribed</h1>\n<p><span class=\"who\" id=\"address\">{}</span> \
+             will get the next issue of {}.</p>\n<p class=\"note\">Changed your mind?</p>\n{}",
+            esc(masked),
+            esc(newsletter),
+            form(
+                &format!("../unsubscribe/{unsubscribe_token}"),
+                "unsubscribe",
+                "Unsubscribe"
+            )
+        ),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

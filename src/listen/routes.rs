@@ -20,7 +20,7 @@ use crate::audience::store::{Event, EventKind, Source};
 
 /// What a request came to, for the access log (a response extension).
 #[derive(Clone, Copy)]
-struct Outcome(&'static str);
+pub(super) struct Outcome(pub(super) &'static str);
 
 /// The most events one `/api/events` answer carries.
 const EVENTS_PAGE: usize = 5000;
@@ -36,6 +36,11 @@ pub(super) fn router(app: Arc<App>) -> Router {
             "/resubscribe/{token}",
             get(show_resubscribe).post(resubscribe),
         )
+        .route("/subscribe", axum::routing::post(super::signup::subscribe))
+        .route(
+            "/confirm/{token}",
+            get(super::signup::show_confirm).post(super::signup::confirm),
+        )
         .route("/healthz", get(healthz))
         .route("/api/events", get(events))
         .fallback(not_found)
@@ -43,7 +48,7 @@ pub(super) fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
-fn html(status: StatusCode, outcome: &'static str, body: String) -> Response {
+pub(super) fn html(status: StatusCode, outcome: &'static str, body: String) -> Response {
     let mut r = (
         status,
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
@@ -54,7 +59,7 @@ fn html(status: StatusCode, outcome: &'static str, body: String) -> Response {
     r
 }
 
-fn invalid() -> Response {
+pub(super) fn invalid() -> Response {
     html(StatusCode::NOT_FOUND, "invalid-token", page::invalid_link())
 }
 
@@ -99,7 +104,7 @@ async fn show_resubscribe(State(app): State<Arc<App>>, Path(token): Path<String>
 }
 
 /// Reads a small request body within the size and time limits.
-async fn read_body(
+pub(super) async fn read_body(
     app: &App,
     headers: &HeaderMap,
     body: Body,
@@ -142,7 +147,7 @@ fn is_one_click(body: &[u8]) -> bool {
             && memchr::memmem::find(body, b"One-Click").is_some())
 }
 
-async fn commit(app: &App, event: Event) -> Result<(), Response> {
+pub(super) async fn commit(app: &App, event: Event) -> Result<(), Response> {
     app.writer.submit(event).await.map_err(|e| {
         super::log_line!(
             "{}",
@@ -316,6 +321,10 @@ fn route_of(path: &str) -> &'static str {
         "/unsubscribe/{token}"
     } else if path.starts_with("/resubscribe/") {
         "/resubscribe/{token}"
+    } else if path.starts_with("/confirm/") {
+        "/confirm/{token}"
+    } else if path == "/subscribe" {
+        "/subscribe"
     } else if path == "/healthz" {
         "/healthz"
     } else if path == "/api/events" {

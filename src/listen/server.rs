@@ -38,9 +38,9 @@ pub(super) async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     // Out of file descriptors and the like: say so, breathe, go on.
                     super::log_line!("{}", serde_json::json!({"level": "error", "msg": "accept failed", "error": e.to_string()}));
@@ -58,10 +58,12 @@ pub(super) async fn serve(
             .max_buf_size(limits.max_head.max(8192) + limits.max_body)
             .max_headers(64)
             .keep_alive(true);
-        let conn = http.serve_connection(
-            TokioIo::new(stream),
-            TowerToHyperService::new(router.clone()),
-        );
+        // The peer address rides in every request (for the sign-up form's
+        // per-IP rate limit), as axum's `ConnectInfo`.
+        let router = router
+            .clone()
+            .layer(axum::Extension(axum::extract::ConnectInfo(peer)));
+        let conn = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(router));
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
             let _ = conn.await;

@@ -42,6 +42,14 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "templates/new-issue.md",
         include_str!("../../templates/new-issue.md"),
     ),
+    (
+        "templates/confirm.txt",
+        include_str!("../../templates/confirm.txt"),
+    ),
+    (
+        "templates/confirm.html",
+        include_str!("../../templates/confirm.html"),
+    ),
 ];
 
 /// The example subscriber list.
