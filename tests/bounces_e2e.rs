@@ -719,11 +719,40 @@ fn imap_without_a_password_or_with_a_wrong_one_says_what_to_do() {
     assert!(o.status.success(), "{out}");
     assert!(out.contains("0 messages:"), "{out}");
 
-    // Plaintext leaves loopback never.
+    // Plaintext leaves loopback never: the same Dovecot (which offers no
+    // STARTTLS) reached on a non-loopback address is refused before LOGIN.
+    drop(server);
+    let Some(ip) = non_loopback_ip() else {
+        common::skip("no non-loopback IPv4 address to test the STARTTLS rule on");
+        return;
+    };
+    let imap_dir = tempfile::tempdir().unwrap();
+    let server = Dovecot::start(imap_dir.path(), &format!("listen = 127.0.0.1, {ip}")).unwrap();
     let o = p
-        .command(&["bounces", "--imap", "imap://bounces@192.0.2.1:1/INBOX"])
-        .env("LETTERPRESS_IMAP_PASSWORD", "x")
+        .command(&[
+            "bounces",
+            "--imap",
+            &format!("imap://bounces@{ip}:{}/INBOX", server.port),
+        ])
+        .env("LETTERPRESS_IMAP_PASSWORD", dovecot::PASSWORD)
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("refused STARTTLS"), "{out}");
+    assert!(out.contains("imaps://"), "{out}");
+    let log = std::fs::read_to_string(imap_dir.path().join("dovecot.log")).unwrap();
+    assert!(!log.contains("Login: user=<bounces>"), "{log}");
+}
+
+/// An IPv4 address of this machine that is not loopback.
+fn non_loopback_ip() -> Option<String> {
+    let o = Command::new("hostname").arg("-I").output().ok()?;
+    String::from_utf8_lossy(&o.stdout)
+        .split_whitespace()
+        .find(|a| {
+            a.parse::<std::net::Ipv4Addr>()
+                .is_ok_and(|ip| !ip.is_loopback())
+        })
+        .map(str::to_string)
 }
