@@ -745,6 +745,59 @@ fn imap_without_a_password_or_with_a_wrong_one_says_what_to_do() {
     assert!(!log.contains("Login: user=<bounces>"), "{log}");
 }
 
+#[test]
+fn a_server_without_move_gets_messages_flagged_in_place_and_skipped_next_time() {
+    let imap_dir = tempfile::tempdir().unwrap();
+    // Dovecot announcing no MOVE (it is the capability we read, not a guess).
+    let Some(server) = Dovecot::start(
+        imap_dir.path(),
+        "protocol imap {\n  imap_capability = IMAP4rev1 LITERAL+ SASL-IR UIDPLUS IDLE\n}",
+    ) else {
+        return;
+    };
+    let p = Project::new(&["gone@reader.example", "ok@reader.example"], "");
+    p.drop_mail(
+        "1.eml",
+        &dsn(
+            "m1@mx.reader.example",
+            "gone@reader.example",
+            "5.1.1",
+            "550 5.1.1 unknown user",
+            "<x@elsewhere.example>",
+        ),
+    );
+    p.drop_mail(
+        "2.eml",
+        "From: someone@else.example\r\nSubject: hello\r\n\r\nAre you hiring?\r\n",
+    );
+    server.append_dir("INBOX", &p.mail());
+    let run = || {
+        p.command(&["bounces", "--imap", &server.url("INBOX")])
+            .env("LETTERPRESS_IMAP_PASSWORD", dovecot::PASSWORD)
+            .output()
+            .unwrap()
+    };
+    let o = run();
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("2 messages: 1 hard bounces"), "{out}");
+    assert!(out.contains("1 need a look"), "{out}");
+    // Nothing moved or deleted: the bounce is flagged read and processed,
+    // the junk left unread for a person, flagged as needing a look.
+    assert_eq!(server.count("INBOX"), 2);
+    let flags = server.python(
+        "M.select('INBOX', readonly=True)\nt, d = M.fetch('1:*', '(FLAGS)')\n\
+         print(b' '.join(x for x in d).decode())",
+    );
+    assert_eq!(flags.matches("$LetterpressProcessed").count(), 1, "{flags}");
+    assert_eq!(flags.matches("$LetterpressNeedsLook").count(), 1, "{flags}");
+    assert_eq!(flags.matches("\\Seen").count(), 1, "{flags}");
+    assert!(!flags.contains("\\Deleted"), "{flags}");
+    // The next run does not read them again.
+    let o = run();
+    assert!(text(&o).contains("0 messages:"), "{}", text(&o));
+}
+
 /// An IPv4 address of this machine that is not loopback.
 fn non_loopback_ip() -> Option<String> {
     let o = Command::new("hostname").arg("-I").output().ok()?;

@@ -30,8 +30,21 @@ use crate::send::smtp::url::Secret;
 /// The environment variable that holds the IMAP password.
 pub const PASSWORD_ENV: &str = "LETTERPRESS_IMAP_PASSWORD";
 
-/// The keyword set on a filed message when the server cannot MOVE.
+/// The keyword set on a counted message when the server cannot MOVE.
 pub const PROCESSED_KEYWORD: &str = "$LetterpressProcessed";
+
+/// The keyword set on an unrecognised message when the server cannot MOVE
+/// (left unread, for a person to find).
+pub const NEEDS_LOOK_KEYWORD: &str = "$LetterpressNeedsLook";
+
+/// Where a message goes once handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Filing<'a> {
+    /// Counted: to this folder, or flagged \Seen and [`PROCESSED_KEYWORD`].
+    Processed(&'a str),
+    /// Not recognised: to this folder, or flagged [`NEEDS_LOOK_KEYWORD`].
+    NeedsLook(&'a str),
+}
 
 /// How many messages one FETCH asks for.
 const BATCH: usize = 500;
@@ -345,7 +358,7 @@ impl Mailbox {
         })
     }
 
-    /// True when the server can MOVE (else filing sets [`PROCESSED_KEYWORD`]).
+    /// True when the server can MOVE (else filing sets keywords).
     pub fn can_move(&self) -> bool {
         self.can_move
     }
@@ -368,7 +381,7 @@ impl Mailbox {
         let query = if self.can_move {
             "ALL".to_string()
         } else {
-            format!("UNKEYWORD {PROCESSED_KEYWORD}")
+            format!("UNKEYWORD {PROCESSED_KEYWORD} UNKEYWORD {NEEDS_LOOK_KEYWORD}")
         };
         let found = self.session.uid_search(&query).await;
         let mut v: Vec<u32> = found
@@ -431,23 +444,27 @@ impl Mailbox {
         Ok(())
     }
 
-    /// Files `uids` into `folder` (MOVE), or, when the server cannot move,
-    /// marks them \Seen and [`PROCESSED_KEYWORD`] where they are (nothing
-    /// is deleted).
-    pub async fn file(&mut self, uids: &[u32], folder: &str) -> Result<()> {
+    /// Files `uids` as `to` says: MOVE into its folder, or, when the
+    /// server cannot move, flags them where they are (nothing is deleted).
+    pub async fn file(&mut self, uids: &[u32], to: Filing<'_>) -> Result<()> {
         if uids.is_empty() {
             return Ok(());
         }
         let set = uid_set(uids);
-        let folder = &self.server_name(folder);
         if self.can_move {
+            let (Filing::Processed(folder) | Filing::NeedsLook(folder)) = to;
+            let folder = &self.server_name(folder);
             let r = self.session.uid_mv(&set, folder).await;
             r.map_err(|e| self.fail(&format!("UID MOVE to {folder:?}"), &e))
         } else {
+            let flags = match to {
+                Filing::Processed(_) => format!("\\Seen {PROCESSED_KEYWORD}"),
+                Filing::NeedsLook(_) => NEEDS_LOOK_KEYWORD.to_string(),
+            };
             let r = async {
                 let mut s = self
                     .session
-                    .uid_store(&set, format!("+FLAGS.SILENT (\\Seen {PROCESSED_KEYWORD})"))
+                    .uid_store(&set, format!("+FLAGS.SILENT ({flags})"))
                     .await?;
                 while let Some(x) = s.next().await {
                     x?;

@@ -9,7 +9,7 @@ use letterpress::audience::store::{EventKind, Store};
 use letterpress::audience::verp::Verp;
 use letterpress::audience::AddressKey;
 use letterpress::bounces::classify::{self, Kind};
-use letterpress::bounces::imap::{self, ImapUrl, Mailbox};
+use letterpress::bounces::imap::{self, Filing, ImapUrl, Mailbox};
 use letterpress::bounces::policy::{Policy, Roster};
 use letterpress::bounces::{self, Processed};
 use letterpress::config::Config;
@@ -43,7 +43,8 @@ pub struct Args {
     pub processed: String,
 
     /// With --imap: the folder unrecognised messages are moved to (created if
-    /// missing); they are listed, and nothing is recorded for them.
+    /// missing); they are listed, and nothing is recorded for them. Without
+    /// MOVE they are flagged $LetterpressNeedsLook in place, left unread.
     #[arg(long, value_name = "NAME", default_value = "letterpress/needs-a-look")]
     pub needs_a_look: String,
 
@@ -113,8 +114,16 @@ async fn from_imap(
     let mut mailbox = Mailbox::open(url, password, timeout).await?;
     if mailbox.can_move() {
         mailbox.ensure_folder(&args.processed).await?;
+        mailbox.ensure_folder(&args.needs_a_look).await?;
+    } else {
+        eprintln!(
+            "note: {} cannot MOVE: counted messages are flagged \\Seen and {}, unrecognised \
+             ones {}, where they are",
+            url.shown,
+            imap::PROCESSED_KEYWORD,
+            imap::NEEDS_LOOK_KEYWORD
+        );
     }
-    mailbox.ensure_folder(&args.needs_a_look).await?;
     let uids = mailbox.uids().await?;
     for batch in imap::batches(&uids) {
         let fetched = mailbox.fetch(batch).await?;
@@ -128,8 +137,12 @@ async fn from_imap(
                 done.push(m.uid);
             }
         }
-        mailbox.file(&done, &args.processed).await?;
-        mailbox.file(&look, &args.needs_a_look).await?;
+        mailbox
+            .file(&done, Filing::Processed(&args.processed))
+            .await?;
+        mailbox
+            .file(&look, Filing::NeedsLook(&args.needs_a_look))
+            .await?;
     }
     mailbox.logout().await;
     Ok(())
