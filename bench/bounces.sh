@@ -50,3 +50,105 @@ for r in raws:
 s = time.perf_counter() - t
 print(f"classified {len(raws)} messages in {s:.3f} s ({len(raws)/s:.0f} messages/s)")
 PY
+
+# ---------------------------------------------------------------------------
+# End to end over IMAP (goal: at most 1.5x a bare imaplib fetch): the same
+# messages in a real Dovecot's INBOX; first Python's imaplib only fetches
+# them all (UID FETCH BODY.PEEK[] in batches of 500, as letterpress does),
+# then `letterpress bounces --imap` fetches, classifies, commits each result
+# to the store and moves every message out. Needs dovecot-imapd and root
+# (Dovecot's mail processes run as the dovecot user).
+if [ ! -x /usr/sbin/dovecot ] || [ "$(id -u)" != 0 ]; then
+    echo "== IMAP: skipped (needs /usr/sbin/dovecot and root)"
+    exit 0
+fi
+IMAP=$WORK/imap
+mkdir -p "$IMAP/run" "$IMAP/state" "$IMAP/mail/bounces/new" "$IMAP/mail/bounces/cur" "$IMAP/mail/bounces/tmp"
+chmod 755 "$WORK" "$IMAP"
+cp "$WORK"/mail/* "$IMAP/mail/bounces/new/"
+UID_=$(id -u dovecot) GID_=$(id -g dovecot)
+chown -R "$UID_:$GID_" "$IMAP/mail"
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+echo "bounces:{PLAIN}bench:$UID_:$GID_::$IMAP/mail::" >"$IMAP/users"
+cat >"$IMAP/dovecot.conf" <<CONF
+protocols = imap
+listen = 127.0.0.1
+base_dir = $IMAP/run
+state_dir = $IMAP/state
+log_path = $IMAP/dovecot.log
+ssl = no
+disable_plaintext_auth = no
+default_login_user = dovenull
+default_internal_user = dovecot
+first_valid_uid = $UID_
+mail_location = maildir:$IMAP/mail/%u
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u $IMAP/users
+}
+userdb {
+  driver = passwd-file
+  args = username_format=%u $IMAP/users
+}
+service imap-login {
+  inet_listener imap {
+    port = $PORT
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
+CONF
+/usr/sbin/dovecot -F -c "$IMAP/dovecot.conf" &
+DOVECOT_PID=$!
+trap 'kill $DOVECOT_PID 2>/dev/null; wait $DOVECOT_PID 2>/dev/null; rm -rf "$WORK"' EXIT
+for _ in $(seq 100); do
+    python3 -c "import socket; socket.create_connection(('127.0.0.1', $PORT))" 2>/dev/null && break
+    sleep 0.1
+done
+# Let Dovecot index the new mail once, so neither side pays for it.
+python3 - "$PORT" <<'PY'
+import imaplib, sys
+M = imaplib.IMAP4("127.0.0.1", int(sys.argv[1])); M.login("bounces", "bench")
+print("== IMAP INBOX holds", M.select("INBOX", readonly=True)[1][0].decode(), "messages")
+M.logout()
+PY
+
+echo "== Python imaplib, bare fetch of every message:"
+python3 - "$PORT" <<'PY'
+import imaplib, sys, time
+t = time.perf_counter()
+M = imaplib.IMAP4("127.0.0.1", int(sys.argv[1])); M.login("bounces", "bench")
+M.select("INBOX")
+uids = sorted(int(u) for u in M.uid("SEARCH", None, "ALL")[1][0].split())
+n = size = 0
+for i in range(0, len(uids), 500):
+    b = uids[i:i + 500]
+    typ, data = M.uid("FETCH", f"{b[0]}:{b[-1]}", "(UID BODY.PEEK[])")
+    for x in data:
+        if isinstance(x, tuple):
+            n += 1; size += len(x[1])
+M.logout()
+s = time.perf_counter() - t
+print(f"fetched {n} messages ({size / 1e6:.0f} MB) in {s:.3f} s")
+PY
+
+PROJECT=$WORK/project
+mkdir -p "$PROJECT"
+sed "s|^templates = .*|templates = \"$ROOT/templates\"|" "$ROOT/letterpress.toml" >"$PROJECT/letterpress.toml"
+printf '[[subscriber]]\nemail = "reader@example.com"\n' >"$PROJECT/subscribers.toml"
+echo "== letterpress bounces --imap (fetch, classify, commit, move every message):"
+start=$(date +%s.%N)
+LETTERPRESS_IMAP_PASSWORD=bench "$TARGET/release/letterpress" --config "$PROJECT/letterpress.toml" \
+    bounces --imap "imap://bounces@127.0.0.1:$PORT/INBOX" 2>/dev/null | grep ' messages: ' 
+end=$(date +%s.%N)
+python3 -c "print(f'took {$end - $start:.3f} s')"
+python3 - "$PORT" <<'PY'
+import imaplib, sys
+M = imaplib.IMAP4("127.0.0.1", int(sys.argv[1])); M.login("bounces", "bench")
+left = M.select("INBOX", readonly=True)[1][0].decode()
+done = M.select("letterpress.processed", readonly=True)[1][0].decode()
+look = M.select("letterpress.needs-a-look", readonly=True)[1][0].decode()
+print(f"left in INBOX: {left}, in letterpress.processed: {done}, in letterpress.needs-a-look: {look}")
+M.logout()
+PY

@@ -65,6 +65,10 @@ pub struct Bounces {
     /// (`From:` is unchanged). Mail to it must reach the bounce mailbox.
     #[serde(default)]
     pub return_path: Option<String>,
+    /// A shell command that prints the bounce mailbox's IMAP password
+    /// (`bounces --imap`), used when `LETTERPRESS_IMAP_PASSWORD` is not set.
+    #[serde(default)]
+    pub imap_password_command: Option<String>,
 }
 
 impl Default for Bounces {
@@ -72,6 +76,7 @@ impl Default for Bounces {
         Bounces {
             soft_bounce_limit: default_soft_bounce_limit(),
             return_path: None,
+            imap_password_command: None,
         }
     }
 }

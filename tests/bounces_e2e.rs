@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use common::capture::Capture;
+use common::dovecot::{self, Dovecot};
 
 const SECRET: &str = "bounces-e2e-secret-of-at-least-32-bytes!";
 const ISSUE: &str = "issues/012-reviving-a-sleepy-starter.md";
@@ -209,27 +210,10 @@ redacted\r\n\
     )
 }
 
-#[test]
-fn reports_are_counted_once_and_the_next_issue_skips_whom_they_suppress() {
-    let cap_dir = tempfile::tempdir().unwrap();
-    let Some(cap) = Capture::start(cap_dir.path(), &[]) else {
-        return;
-    };
-    let readers = [
-        "ok@reader.example",
-        "gone@reader.example",
-        "angry@provider.example",
-        "full@reader.example",
-        "policy@reader.example",
-        "leaver@reader.example",
-        "away@reader.example",
-    ];
-    let p = Project::new(&readers, "\n[bounces]\nsoft_bounce_limit = 2\n");
-    let o = p.send("12", cap.port);
-    assert!(o.status.success(), "{}", text(&o));
-    let twelve = sent(&cap, 12);
-    assert_eq!(twelve.len(), readers.len());
-
+/// The nine reports of the main test (a hard bounce, a complaint, two soft
+/// bounces on one issue, a 5.7.1, an unsubscribe, a vacation, a stranger,
+/// junk) dropped into the project's mail folder, about issue 12 (`twelve`).
+fn drop_nine_reports(p: &Project, twelve: &[(String, String)]) {
     p.drop_mail(
         "01-hard.eml",
         &dsn(
@@ -237,14 +221,14 @@ fn reports_are_counted_once_and_the_next_issue_skips_whom_they_suppress() {
             "gone@reader.example",
             "5.1.1",
             "550 5.1.1 <gone@reader.example>: Recipient address rejected: User unknown",
-            &id_of(&twelve, "gone@reader.example"),
+            &id_of(twelve, "gone@reader.example"),
         ),
     );
     p.drop_mail(
         "02-complaint.eml",
         &arf(
             "r2@fbl.provider.example",
-            &id_of(&twelve, "angry@provider.example"),
+            &id_of(twelve, "angry@provider.example"),
         ),
     );
     p.drop_mail(
@@ -254,7 +238,7 @@ fn reports_are_counted_once_and_the_next_issue_skips_whom_they_suppress() {
             "full@reader.example",
             "4.2.2",
             "452 4.2.2 Mailbox full",
-            &id_of(&twelve, "full@reader.example"),
+            &id_of(twelve, "full@reader.example"),
         ),
     );
     // The same issue soft-bounces again (a second report): still one issue.
@@ -265,7 +249,7 @@ fn reports_are_counted_once_and_the_next_issue_skips_whom_they_suppress() {
             "full@reader.example",
             "4.2.2",
             "452 4.2.2 Mailbox full",
-            &id_of(&twelve, "full@reader.example"),
+            &id_of(twelve, "full@reader.example"),
         ),
     );
     p.drop_mail(
@@ -275,7 +259,7 @@ fn reports_are_counted_once_and_the_next_issue_skips_whom_they_suppress() {
             "policy@reader.example",
             "5.7.1",
             "550 5.7.1 Message rejected due to the sender's IP reputation",
-            &id_of(&twelve, "policy@reader.example"),
+            &id_of(twelve, "policy@reader.example"),
         ),
     );
     p.drop_mail(
@@ -305,18 +289,42 @@ Subject: Out of office\r\n\r\nBack on Monday.\r\n",
         "09-junk.eml",
         "From: someone@else.example\r\nSubject: hello\r\n\r\nAre you hiring?\r\n",
     );
+}
+
+/// The readers of the main test.
+const READERS: [&str; 7] = [
+    "ok@reader.example",
+    "gone@reader.example",
+    "angry@provider.example",
+    "full@reader.example",
+    "policy@reader.example",
+    "leaver@reader.example",
+    "away@reader.example",
+];
+
+const NINE_SUMMARY: &str = "9 messages: 1 hard bounces, 2 soft bounces, 1 complaints, \
+    1 unsubscribes, 1 sender problems, 1 auto-replies, 0 notices, 1 not on the list, \
+    0 already counted, 1 need a look";
+
+#[test]
+fn reports_are_counted_once_and_the_next_issue_skips_whom_they_suppress() {
+    let cap_dir = tempfile::tempdir().unwrap();
+    let Some(cap) = Capture::start(cap_dir.path(), &[]) else {
+        return;
+    };
+    let readers = READERS;
+    let p = Project::new(&readers, "\n[bounces]\nsoft_bounce_limit = 2\n");
+    let o = p.send("12", cap.port);
+    assert!(o.status.success(), "{}", text(&o));
+    let twelve = sent(&cap, 12);
+    assert_eq!(twelve.len(), readers.len());
+
+    drop_nine_reports(&p, &twelve);
 
     let o = p.bounces();
     let out = text(&o);
     assert!(o.status.success(), "{out}");
-    assert!(
-        out.contains(
-            "9 messages: 1 hard bounces, 2 soft bounces, 1 complaints, 1 unsubscribes, \
-             1 sender problems, 1 auto-replies, 0 notices, 1 not on the list, 0 already counted, \
-             1 need a look"
-        ),
-        "{out}"
-    );
+    assert!(out.contains(NINE_SUMMARY), "{out}");
     assert!(out.contains("needs a look"), "{out}");
     assert!(out.contains("09-junk.eml"), "{out}");
     assert!(out.contains("5.7.1"), "{out}");
@@ -583,4 +591,226 @@ fn bad_bounce_settings_are_refused_with_the_key_and_the_fix() {
     assert_eq!(o.status.code(), Some(1), "{out}");
     assert!(out.contains("[bounces] return_path"), "{out}");
     assert!(out.contains("too long"), "{out}");
+}
+
+#[test]
+fn the_bounce_mailbox_over_imap_is_read_filed_and_never_counted_twice() {
+    let cap_dir = tempfile::tempdir().unwrap();
+    let Some(cap) = Capture::start(cap_dir.path(), &[]) else {
+        return;
+    };
+    let imap_dir = tempfile::tempdir().unwrap();
+    let Some(server) = Dovecot::start(imap_dir.path(), "") else {
+        return;
+    };
+    let p = Project::new(&READERS, "\n[bounces]\nsoft_bounce_limit = 2\n");
+    let o = p.send("12", cap.port);
+    assert!(o.status.success(), "{}", text(&o));
+    let twelve = sent(&cap, 12);
+    drop_nine_reports(&p, &twelve);
+    server.append_dir("INBOX", &p.mail());
+    assert_eq!(server.count("INBOX"), 9);
+
+    let imap = |extra: &[&str]| {
+        let url = server.url("INBOX");
+        let mut args = vec!["bounces", "--imap", url.as_str(), "--show-addresses"];
+        args.extend_from_slice(extra);
+        p.command(&args)
+            .env("LETTERPRESS_IMAP_PASSWORD", dovecot::PASSWORD)
+            .output()
+            .unwrap()
+    };
+    let o = imap(&[]);
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains(NINE_SUMMARY), "{out}");
+    assert!(out.contains("hard-bounce gone@reader.example"), "{out}");
+    assert!(out.contains("needs a look"), "{out}");
+    assert!(out.contains("INBOX UID 9"), "the junk is listed: {out}");
+    assert!(!out.contains(dovecot::PASSWORD), "{out}");
+    // Filed: the inbox is empty, the junk waits for a person (Dovecot's
+    // maildir writes the `/` of letterpress/processed as `.`).
+    assert_eq!(server.count("INBOX"), 0);
+    assert_eq!(server.count("letterpress.processed"), 8);
+    assert_eq!(
+        server.subjects("letterpress.needs-a-look"),
+        vec!["Subject: hello".to_string()]
+    );
+
+    // The same reports delivered again (a second copy in the inbox): the
+    // store knows them, nothing is counted twice, and they are filed again.
+    server.append_dir("INBOX", &p.mail());
+    let o = imap(&["--processed", "Done"]);
+    let again = text(&o);
+    assert!(o.status.success(), "{again}");
+    assert!(
+        again.contains("0 hard bounces, 0 soft bounces, 0 complaints, 0 unsubscribes"),
+        "{again}"
+    );
+    assert!(
+        again.contains("8 already counted, 1 need a look"),
+        "{again}"
+    );
+    assert_eq!(server.count("INBOX"), 0);
+    assert_eq!(server.count("Done"), 8);
+    assert_eq!(server.count("letterpress.needs-a-look"), 2);
+    // And an empty inbox is no error.
+    let o = imap(&[]);
+    assert!(text(&o).contains("0 messages:"), "{}", text(&o));
+
+    // Issue 13 skips the hard bounce, the complainer and the leaver.
+    let cap13_dir = tempfile::tempdir().unwrap();
+    let cap13 = Capture::start(cap13_dir.path(), &[]).unwrap();
+    let o = p.send("13", cap13.port);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        recipients(&cap13, 13),
+        set(&[
+            "ok@reader.example",
+            "full@reader.example",
+            "policy@reader.example",
+            "away@reader.example"
+        ])
+    );
+}
+
+#[test]
+fn imap_without_a_password_or_with_a_wrong_one_says_what_to_do() {
+    let imap_dir = tempfile::tempdir().unwrap();
+    let Some(server) = Dovecot::start(imap_dir.path(), "") else {
+        return;
+    };
+    let p = Project::new(&["ok@reader.example"], "");
+    let url = server.url("INBOX");
+    let o = p
+        .command(&["bounces", "--imap", &url])
+        .env_remove("LETTERPRESS_IMAP_PASSWORD")
+        .output()
+        .unwrap();
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("LETTERPRESS_IMAP_PASSWORD"), "{out}");
+    assert!(out.contains("bounces.imap_password_command"), "{out}");
+
+    let o = p
+        .command(&["bounces", "--imap", &url])
+        .env("LETTERPRESS_IMAP_PASSWORD", "wrong-password-xyz")
+        .output()
+        .unwrap();
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("login refused"), "{out}");
+    assert!(!out.contains("wrong-password-xyz"), "{out}");
+
+    // The password command works as for SMTP.
+    let p = Project::new(
+        &["ok@reader.example"],
+        &format!(
+            "\n[bounces]\nimap_password_command = \"printf {}\"\n",
+            dovecot::PASSWORD
+        ),
+    );
+    let o = p
+        .command(&["bounces", "--imap", &url])
+        .env_remove("LETTERPRESS_IMAP_PASSWORD")
+        .output()
+        .unwrap();
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("0 messages:"), "{out}");
+
+    // Plaintext leaves loopback never: the same Dovecot (which offers no
+    // STARTTLS), reached through a host *name* (letterpress allows plaintext
+    // only to `localhost` and loopback IP literals), is refused before LOGIN.
+    // The name is one /etc/hosts maps to 127.0.0.1, so no traffic leaves the
+    // machine's loopback.
+    drop(server);
+    let Some(name) = loopback_alias() else {
+        eprintln!("note: no /etc/hosts name for 127.0.0.1 besides localhost; the STARTTLS refusal is not exercised here");
+        return;
+    };
+    let imap_dir = tempfile::tempdir().unwrap();
+    let server = Dovecot::start(imap_dir.path(), "").unwrap();
+    let o = p
+        .command(&[
+            "bounces",
+            "--imap",
+            &format!("imap://bounces@{name}:{}/INBOX", server.port),
+        ])
+        .env("LETTERPRESS_IMAP_PASSWORD", dovecot::PASSWORD)
+        .output()
+        .unwrap();
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("refused STARTTLS"), "{out}");
+    assert!(out.contains("imaps://"), "{out}");
+    let log = std::fs::read_to_string(imap_dir.path().join("dovecot.log")).unwrap();
+    assert!(!log.contains("Login: user=<bounces>"), "{log}");
+}
+
+#[test]
+fn a_server_without_move_gets_messages_flagged_in_place_and_skipped_next_time() {
+    let imap_dir = tempfile::tempdir().unwrap();
+    // Dovecot announcing no MOVE (it is the capability we read, not a guess).
+    let Some(server) = Dovecot::start(
+        imap_dir.path(),
+        "protocol imap {\n  imap_capability = IMAP4rev1 LITERAL+ SASL-IR UIDPLUS IDLE\n}",
+    ) else {
+        return;
+    };
+    let p = Project::new(&["gone@reader.example", "ok@reader.example"], "");
+    p.drop_mail(
+        "1.eml",
+        &dsn(
+            "m1@mx.reader.example",
+            "gone@reader.example",
+            "5.1.1",
+            "550 5.1.1 unknown user",
+            "<x@elsewhere.example>",
+        ),
+    );
+    p.drop_mail(
+        "2.eml",
+        "From: someone@else.example\r\nSubject: hello\r\n\r\nAre you hiring?\r\n",
+    );
+    server.append_dir("INBOX", &p.mail());
+    let run = || {
+        p.command(&["bounces", "--imap", &server.url("INBOX")])
+            .env("LETTERPRESS_IMAP_PASSWORD", dovecot::PASSWORD)
+            .output()
+            .unwrap()
+    };
+    let o = run();
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("2 messages: 1 hard bounces"), "{out}");
+    assert!(out.contains("1 need a look"), "{out}");
+    // Nothing moved or deleted: the bounce is flagged read and processed,
+    // the junk left unread for a person, flagged as needing a look.
+    assert_eq!(server.count("INBOX"), 2);
+    let flags = server.python(
+        "M.select('INBOX', readonly=True)\nt, d = M.fetch('1:*', '(FLAGS)')\n\
+         print(b' '.join(x for x in d).decode())",
+    );
+    assert_eq!(flags.matches("$LetterpressProcessed").count(), 1, "{flags}");
+    assert_eq!(flags.matches("$LetterpressNeedsLook").count(), 1, "{flags}");
+    assert_eq!(flags.matches("\\Seen").count(), 1, "{flags}");
+    assert!(!flags.contains("\\Deleted"), "{flags}");
+    // The next run does not read them again.
+    let o = run();
+    assert!(text(&o).contains("0 messages:"), "{}", text(&o));
+}
+
+/// A host name other than `localhost` that /etc/hosts maps to 127.0.0.1.
+fn loopback_alias() -> Option<String> {
+    let hosts = std::fs::read_to_string("/etc/hosts").ok()?;
+    hosts
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or_default())
+        .filter_map(|l| {
+            let mut fields = l.split_whitespace();
+            (fields.next()? == "127.0.0.1").then(|| fields.map(str::to_string).collect::<Vec<_>>())
+        })
+        .flatten()
+        .find(|name| !name.eq_ignore_ascii_case("localhost") && !name.contains("localhost"))
 }

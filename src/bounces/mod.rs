@@ -10,8 +10,11 @@
 //!
 //! - [`classify`]: raw message → [`classify::Report`] (pure, never fails).
 //! - [`policy`]: report → events, by the list ([`policy::Roster`]) and `[bounces]`.
+//! - [`imap`]: the bounce mailbox over IMAP, messages filed only after their
+//!   result is committed.
 
 pub mod classify;
+pub mod imap;
 pub mod policy;
 
 use sha2::{Digest, Sha256};

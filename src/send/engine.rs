@@ -97,7 +97,7 @@ pub(crate) fn clamp(v: f64, range: &std::ops::RangeInclusive<f64>) -> f64 {
 }
 
 /// `v` seconds, clamped to `range`: never the panic of `Duration::from_secs_f64`.
-pub(crate) fn seconds(v: f64, range: &std::ops::RangeInclusive<f64>) -> Duration {
+pub fn seconds(v: f64, range: &std::ops::RangeInclusive<f64>) -> Duration {
     Duration::from_secs_f64(clamp(v, range))
 }
 

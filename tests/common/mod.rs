@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod capture;
+pub mod dovecot;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

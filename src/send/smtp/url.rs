@@ -32,7 +32,7 @@ pub enum Security {
 
 /// A password that never shows up in `Debug` output or error messages.
 #[derive(Clone)]
-pub struct Secret(pub(super) String);
+pub struct Secret(pub(crate) String);
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -242,14 +242,33 @@ fn mask_password(raw: &str) -> String {
 /// The password from the environment or `password_command`; the command
 /// gets `timeout` (smtp.timeout_seconds) to print it, then it is killed.
 fn password(smtp: &Smtp, timeout: Duration) -> Result<Secret> {
-    if let Ok(p) = std::env::var(PASSWORD_ENV) {
+    password_from(
+        PASSWORD_ENV,
+        smtp.password_command.as_deref(),
+        "smtp.password_command",
+        "smtp.timeout_seconds",
+        timeout,
+    )
+}
+
+/// A password from the environment variable `env`, else from the shell
+/// command `command` (its first line of output; `key` names it in errors,
+/// `timeout_key` the setting that bounds it). Shared by SMTP and IMAP.
+pub fn password_from(
+    env: &str,
+    command: Option<&str>,
+    key: &str,
+    timeout_key: &str,
+    timeout: Duration,
+) -> Result<Secret> {
+    if let Ok(p) = std::env::var(env) {
         if !p.is_empty() {
             return Ok(Secret(p));
         }
     }
-    let Some(cmd) = &smtp.password_command else {
+    let Some(cmd) = command else {
         return Err(Error::Usage(format!(
-            "smtp.username is set but there is no password: export {PASSWORD_ENV} or set smtp.password_command"
+            "a user name is set but there is no password: export {env} or set {key}"
         )));
     };
     let mut command = std::process::Command::new("sh");
@@ -263,7 +282,7 @@ fn password(smtp: &Smtp, timeout: Duration) -> Result<Secret> {
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
     let mut child = command
         .spawn()
-        .map_err(|e| Error::Usage(format!("smtp.password_command could not run: {e}")))?;
+        .map_err(|e| Error::Usage(format!("{key} could not run: {e}")))?;
     let mut stdout = child.stdout.take().expect("stdout is piped");
     // Read on a thread, so a command printing much cannot block on a full pipe.
     let reader = std::thread::spawn(move || {
@@ -287,32 +306,29 @@ fn password(smtp: &Smtp, timeout: Duration) -> Result<Secret> {
                 let _ = child.kill();
                 let _ = child.wait();
                 return Err(Error::Usage(format!(
-                    "smtp.password_command did not finish within {} s (smtp.timeout_seconds); it was stopped. \
+                    "{key} did not finish within {} s ({timeout_key}); it was stopped. \
                      Check that it does not wait for input (it gets no terminal)",
                     timeout.as_secs_f64()
                 )));
             }
-            Err(e) => {
-                return Err(Error::Usage(format!(
-                    "smtp.password_command could not be waited for: {e}"
-                )))
-            }
+            Err(e) => return Err(Error::Usage(format!("{key} could not be waited for: {e}"))),
         }
     };
-    let stdout = reader.join().ok().and_then(|r| r.ok()).ok_or_else(|| {
-        Error::Usage("smtp.password_command: its output could not be read".into())
-    })?;
+    let stdout = reader
+        .join()
+        .ok()
+        .and_then(|r| r.ok())
+        .ok_or_else(|| Error::Usage(format!("{key}: its output could not be read")))?;
     if !status.success() {
         return Err(Error::Usage(format!(
-            "smtp.password_command failed ({status}); its output is not shown"
+            "{key} failed ({status}); its output is not shown"
         )));
     }
-    let text = String::from_utf8(stdout).map_err(|_| {
-        Error::Usage("smtp.password_command printed something that is not UTF-8".into())
-    })?;
+    let text = String::from_utf8(stdout)
+        .map_err(|_| Error::Usage(format!("{key} printed something that is not UTF-8")))?;
     let p = text.trim_end_matches(['\r', '\n']).to_string();
     if p.is_empty() {
-        return Err(Error::Usage("smtp.password_command printed nothing".into()));
+        return Err(Error::Usage(format!("{key} printed nothing")));
     }
     Ok(Secret(p))
 }
