@@ -354,3 +354,30 @@ fn check_reports_mojibake_and_fix_repairs_it() {
     r.exit(0);
     assert!(!r.stderr.contains("mojibake"), "{}", r.stderr);
 }
+
+/// Output cut short (`letterpress check … | head -c0`) ends the process by
+/// SIGPIPE, as Unix tools do, never with a panic (exit 101) in `println!`.
+#[cfg(unix)]
+#[test]
+fn a_closed_stdout_is_not_a_panic() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+    let mut child = common::bin()
+        .args(["check", "issues/012-reviving-a-sleepy-starter.md"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the read end before the command prints its report.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_ne!(out.status.code(), Some(101), "{stderr}");
+    assert_eq!(
+        out.status.signal(),
+        Some(libc::SIGPIPE),
+        "{:?} {stderr}",
+        out.status
+    );
+}

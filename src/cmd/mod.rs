@@ -88,6 +88,22 @@ pub enum Command {
 /// Runs the command line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let config = || Config::from_file(&cli.config);
+    // Commands that talk to no socket end quietly when their output is cut
+    // (`letterpress audience | head`), as Unix tools do, instead of panicking
+    // in `println!`. Those that write to sockets keep SIGPIPE ignored, so a
+    // peer that hangs up is an error they handle, never a silent death.
+    if matches!(
+        cli.command,
+        Command::Init(_)
+            | Command::Preview(_)
+            | Command::Check(_)
+            | Command::New(_)
+            | Command::Archive(_)
+            | Command::Import(_)
+            | Command::Audience(_)
+    ) {
+        default_sigpipe();
+    }
     match cli.command {
         Command::Init(args) => init::run(args),
         Command::Preview(args) => preview::run(args, &config()?),
@@ -101,5 +117,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Audience(args) => audience::run(args, &config()?),
         Command::Listen(args) => listen::run(args, &config()?),
         Command::Bounces(args) => bounces::run(args, &config()?),
+    }
+}
+
+/// Restores the default action of SIGPIPE (Rust ignores it at start-up).
+fn default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called before any thread is started; SIG_DFL is a valid disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
