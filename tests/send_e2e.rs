@@ -340,73 +340,10 @@ fn openssl(args: &[&str], dir: &Path) {
     );
 }
 
-/// A CA and a server certificate for localhost / 127.0.0.1.
-fn certificates(dir: &Path) -> bool {
-    if !common::has_program("openssl", &["version"]) {
-        common::skip("openssl is needed to make test certificates");
-        return false;
-    }
-    openssl(
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=letterpress test CA",
-        ],
-        dir,
-    );
-    openssl(
-        &[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "server.key",
-            "-out",
-            "server.csr",
-            "-subj",
-            "/CN=localhost",
-        ],
-        dir,
-    );
-    std::fs::write(dir.join("ext.cnf"), "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n").unwrap();
-    openssl(
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            "server.pem",
-            "-days",
-            "2",
-            "-extfile",
-            "ext.cnf",
-        ],
-        dir,
-    );
-    true
-}
-
 #[test]
 fn starttls_and_implicit_tls_with_auth_and_the_password_stays_secret() {
     let certs = tempfile::tempdir().unwrap();
-    if !certificates(certs.path()) {
+    if !common::certificates(certs.path()) {
         return;
     }
     let (cert, key) = (
