@@ -7,10 +7,10 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
+use common::capture::Capture;
 use letterpress::audience::store::{Event, EventKind, Source, Store};
 use letterpress::audience::AddressKey;
 
@@ -550,78 +550,22 @@ fn resubscribe_brings_back_an_unsubscribe_but_never_a_bounce() {
     assert_eq!(status("eve@example.com"), "bounced", "a bounce stays");
 }
 
-/// aiosmtpd capturing to a folder; killed on drop.
-struct Capture {
-    child: Child,
-    port: u16,
-    dir: PathBuf,
-}
-
-impl Drop for Capture {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Capture {
-    fn start(dir: &Path) -> Option<Capture> {
-        if !common::has_python_module("aiosmtpd") {
-            common::skip("python3 with aiosmtpd is needed (pip install aiosmtpd)");
-            return None;
-        }
-        let mut child = Command::new("python3")
-            .arg(common::root().join("tests/judges/smtp_capture.py"))
-            .arg("--dir")
-            .arg(dir)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line
-            .trim()
-            .strip_prefix("READY ")
-            .expect("READY line")
-            .parse()
-            .unwrap();
-        Some(Capture {
-            child,
-            port,
-            dir: dir.to_path_buf(),
-        })
-    }
-
-    /// The envelope recipients of every captured message.
-    fn recipients(&self) -> Vec<String> {
-        let out = Command::new("python3")
-            .arg(common::root().join("tests/judges/smtp_check.py"))
-            .arg(&self.dir)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let mut all = Vec::new();
-        for line in String::from_utf8(out.stdout).unwrap().lines() {
-            let m: serde_json::Value = serde_json::from_str(line).unwrap();
-            for r in m["envelope"]["rcpt_tos"].as_array().unwrap() {
-                all.push(r.as_str().unwrap().to_string());
-            }
-        }
-        all.sort();
-        all
-    }
+/// The envelope recipients of every message `cap` captured, sorted.
+fn recipients(cap: &Capture) -> Vec<String> {
+    let mut all: Vec<String> = cap
+        .parsed()
+        .iter()
+        .flat_map(|m| m["envelope"]["rcpt_tos"].as_array().unwrap().clone())
+        .map(|r| r.as_str().unwrap().to_string())
+        .collect();
+    all.sort();
+    all
 }
 
 #[test]
 fn after_the_import_a_send_reaches_exactly_the_readers_active_everywhere() {
     let cap_dir = tempfile::tempdir().unwrap();
-    let Some(cap) = Capture::start(cap_dir.path()) else {
+    let Some(cap) = Capture::start(cap_dir.path(), &[]) else {
         return;
     };
     let p = Project::new(Some(EXISTING));
@@ -639,5 +583,5 @@ fn after_the_import_a_send_reaches_exactly_the_readers_active_everywhere() {
     assert!(o.status.success(), "{}", text(&o));
     let mut expected: Vec<String> = ACTIVE.iter().map(|a| a.to_string()).collect();
     expected.sort();
-    assert_eq!(cap.recipients(), expected);
+    assert_eq!(recipients(&cap), expected);
 }
