@@ -27,6 +27,7 @@ use super::classify::{Failure, Kind, Report, Severity};
 use crate::audience::store::{now_ms, Event, EventKind, Source, Store};
 use crate::audience::verp::Verp;
 use crate::audience::{AddressKey, Tokens};
+use crate::config::Config;
 use crate::Result;
 
 /// The list as attribution sees it: who is on it, and the Message-ID tag of
@@ -51,6 +52,29 @@ impl Roster {
             r.keys.insert(k);
         }
         r
+    }
+
+    /// The roster of the list `config` names (`[paths] subscribers`), with
+    /// Message-ID tags and, when `[bounces] return_path` is set, VERP tags
+    /// made with the list secret `secret`. Without the secret, reports are
+    /// attributed only by the addresses they name.
+    pub fn from_config(config: &Config, secret: Option<&[u8]>) -> Result<Roster> {
+        let list = config.resolve(&config.paths.subscribers);
+        let subs = crate::subscribers::from_file(&list)?;
+        let keys: Vec<AddressKey> = subs
+            .list
+            .iter()
+            .filter_map(|s| AddressKey::parse(s.email.as_ref()).ok())
+            .collect();
+        let tokens = match secret {
+            Some(secret) => Some(crate::message::list_tokens(config, Some(secret))?),
+            None => None,
+        };
+        let mut roster = Roster::new(keys, tokens.as_ref());
+        if let (Some(rp), Some(secret)) = (&config.bounces.return_path, secret) {
+            roster = roster.with_verp(Verp::new(rp, secret)?);
+        }
+        Ok(roster)
     }
 
     /// The roster that also reads VERP tags made by `verp`.
@@ -129,6 +153,16 @@ pub struct Policy {
     pub soft_bounce_limit: u32,
     /// The `List-Unsubscribe` mailto address (`[unsubscribe] mailto`), when set.
     pub unsubscribe_mailto: Option<String>,
+}
+
+impl Policy {
+    /// The policy `[bounces]` and `[unsubscribe]` configure.
+    pub fn from_config(config: &Config) -> Policy {
+        Policy {
+            soft_bounce_limit: config.bounces.soft_bounce_limit,
+            unsubscribe_mailto: config.unsubscribe.mailto.clone(),
+        }
+    }
 }
 
 /// What one report does.

@@ -6,18 +6,15 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use letterpress::audience::store::{EventKind, Store};
-use letterpress::audience::verp::Verp;
 use letterpress::audience::AddressKey;
 use letterpress::bounces::classify::{self, Kind};
 use letterpress::bounces::imap::{self, Filing, ImapUrl, Mailbox};
 use letterpress::bounces::policy::{Policy, Roster};
 use letterpress::bounces::{self, Processed};
 use letterpress::config::Config;
-use letterpress::message::list_tokens;
 use letterpress::pipeline::unsubscribe_secret;
 use letterpress::send::smtp::error::printable;
 use letterpress::send::smtp::url::{password_from, Secret};
-use letterpress::subscribers;
 use letterpress::{Error, Result};
 
 /// Arguments of `bounces`.
@@ -162,33 +159,16 @@ struct Run {
 
 impl Run {
     fn new(config: &Config, show_addresses: bool) -> Result<Run> {
-        let list = config.resolve(&config.paths.subscribers);
-        let subs = subscribers::from_file(&list)?;
-        let keys: Vec<AddressKey> = subs
-            .list
-            .iter()
-            .filter_map(|s| AddressKey::parse(s.email.as_ref()).ok())
-            .collect();
         let secret = unsubscribe_secret(config, false);
-        let tokens = match &secret {
-            Some(secret) => Some(list_tokens(config, Some(secret))?),
-            None => {
-                eprintln!(
-                    "note: ${} is not set, so reports are attributed only by the addresses they \
-                     name, not by the original Message-ID",
-                    config.unsubscribe.secret_env
-                );
-                None
-            }
-        };
-        let mut roster = Roster::new(keys, tokens.as_ref());
-        if let (Some(rp), Some(secret)) = (&config.bounces.return_path, &secret) {
-            roster = roster.with_verp(Verp::new(rp, secret)?);
+        if secret.is_none() {
+            eprintln!(
+                "note: ${} is not set, so reports are attributed only by the addresses they \
+                 name, not by the original Message-ID",
+                config.unsubscribe.secret_env
+            );
         }
-        let policy = Policy {
-            soft_bounce_limit: config.bounces.soft_bounce_limit,
-            unsubscribe_mailto: config.unsubscribe.mailto.clone(),
-        };
+        let roster = Roster::from_config(config, secret.as_deref())?;
+        let policy = Policy::from_config(config);
         let store = Store::open(&config.resolve(&config.audience.store))?;
         Ok(Run {
             roster,
