@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::output_text as text;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -35,22 +37,7 @@ impl Project {
             1,
         );
         std::fs::write(issues.join("013-b.md"), thirteen).unwrap();
-        let shipped = std::fs::read_to_string(root.join("letterpress.toml")).unwrap();
-        let mut config = String::new();
-        for line in shipped.lines() {
-            if line.starts_with("templates = ") {
-                config.push_str(&format!(
-                    "templates = {:?}\n",
-                    root.join("templates").display().to_string()
-                ));
-            } else if line == "[smtp]" {
-                config.push_str("[smtp]\n");
-                config.push_str(smtp_extra);
-            } else {
-                config.push_str(line);
-                config.push('\n');
-            }
-        }
+        let config = common::scratch_config(common::Issues::Own, &[("[smtp]", smtp_extra)]);
         std::fs::write(dir.path().join("letterpress.toml"), config).unwrap();
         std::fs::write(dir.path().join("subscribers.toml"), subscribers).unwrap();
         Project { dir }
@@ -84,14 +71,6 @@ impl Project {
         a.extend_from_slice(args);
         self.cmd(&a)
     }
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 fn list(addresses: &[&str]) -> String {

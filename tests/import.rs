@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::output_text as text;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
@@ -76,27 +78,7 @@ struct Project {
 impl Project {
     fn new(existing: Option<&str>) -> Project {
         let dir = tempfile::tempdir().unwrap();
-        let root = common::root();
-        let shipped = std::fs::read_to_string(root.join("letterpress.toml")).unwrap();
-        let mut config = String::new();
-        for line in shipped.lines() {
-            if line.starts_with("templates = ") {
-                config.push_str(&format!(
-                    "templates = {:?}\n",
-                    root.join("templates").display().to_string()
-                ));
-            } else if line.starts_with("issues = ") {
-                config.push_str(&format!(
-                    "issues = {:?}\n",
-                    root.join("issues").display().to_string()
-                ));
-            } else if line == "[paths]" {
-                config.push_str("[paths]\njournal = \"journal\"\n");
-            } else {
-                config.push_str(line);
-                config.push('\n');
-            }
-        }
+        let config = common::scratch_config(common::Issues::Shipped, &[]);
         std::fs::write(dir.path().join("letterpress.toml"), config).unwrap();
         if let Some(list) = existing {
             std::fs::write(dir.path().join("subscribers.toml"), list).unwrap();
@@ -141,14 +123,6 @@ impl Project {
             .output()
             .unwrap()
     }
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// The list as `send` will read it: (address, status, name, tags, joined).

@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::output_text as text;
+
 use common::capture::Capture;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -24,27 +26,7 @@ struct Project {
 impl Project {
     fn new(subscribers: &str, extra_config: &str) -> Project {
         let dir = tempfile::tempdir().unwrap();
-        let root = common::root();
-        let shipped = std::fs::read_to_string(root.join("letterpress.toml")).unwrap();
-        let mut config = String::new();
-        for line in shipped.lines() {
-            if line.starts_with("templates = ") {
-                config.push_str(&format!(
-                    "templates = {:?}\n",
-                    root.join("templates").display().to_string()
-                ));
-            } else if line.starts_with("issues = ") {
-                config.push_str(&format!(
-                    "issues = {:?}\n",
-                    root.join("issues").display().to_string()
-                ));
-            } else if line == "[paths]" {
-                config.push_str("[paths]\njournal = \"journal\"\n");
-            } else {
-                config.push_str(line);
-                config.push('\n');
-            }
-        }
+        let mut config = common::scratch_config(common::Issues::Shipped, &[]);
         config.push_str(extra_config);
         std::fs::write(dir.path().join("letterpress.toml"), config).unwrap();
         std::fs::write(dir.path().join("subscribers.toml"), subscribers).unwrap();
@@ -70,14 +52,6 @@ impl Project {
         }
         c.output().unwrap()
     }
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// 60 plain subscribers plus the awkward ones.

@@ -3,6 +3,8 @@
 //! limits, connection caps, pipelining on and off, a server that is down.
 
 mod common;
+
+use common::output_text;
 #[path = "send/peer.rs"]
 mod peer;
 
@@ -660,37 +662,9 @@ fn out_of_range_rate_is_refused_naming_the_flag_and_range() {
 
 const ISSUE: &str = "issues/012-reviving-a-sleepy-starter.md";
 
-/// A newsletter folder with `n` subscribers `r<i>@cli.example`.
+/// A newsletter folder with `n` subscribers `r<i>@fault.example`.
 fn project(n: usize, connections: usize) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let root = common::root();
-    let config = format!(
-        r#"
-[newsletter]
-name = "Fault Weekly"
-from = "Fault Weekly <news@fault.example>"
-web_url = "https://fault.example"
-postal_address = "1 Test Street"
-[paths]
-templates = {t:?}
-issues = {i:?}
-journal = "journal"
-[listen]
-public_url = "https://fault.example"
-[smtp]
-url = "smtp://127.0.0.1:1"
-connections = {connections}
-retry_delay_seconds = 0.05
-"#,
-        t = root.join("templates").display().to_string(),
-        i = root.join("issues").display().to_string(),
-    );
-    std::fs::write(dir.path().join("letterpress.toml"), config).unwrap();
-    let subs: String = (0..n)
-        .map(|i| format!("[[subscriber]]\nemail = \"r{i}@cli.example\"\n"))
-        .collect();
-    std::fs::write(dir.path().join("subscribers.toml"), subs).unwrap();
-    dir
+    common::minimal_project("Fault Weekly", "fault.example", n, connections)
 }
 
 fn send_cmd(dir: &Path, port: u16) -> std::process::Command {
@@ -708,14 +682,6 @@ fn send_cmd(dir: &Path, port: u16) -> std::process::Command {
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
     c
-}
-
-fn output_text(o: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 fn received(peer: &Peer) -> (usize, usize) {

@@ -2,11 +2,13 @@
 //! count lost and duplicated recipients at the server.
 
 mod common;
+
+use common::output_text as text;
 #[path = "send/peer.rs"]
 mod peer;
 
 use std::collections::BTreeSet;
-use std::process::{Output, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use peer::{Peer, PeerConfig};
@@ -15,38 +17,7 @@ const ISSUE: &str = "issues/012-reviving-a-sleepy-starter.md";
 const CONNECTIONS: usize = 4;
 
 fn project(n: usize) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let root = common::root();
-    let config = format!(
-        r#"
-[newsletter]
-name = "Resume Weekly"
-from = "Resume Weekly <news@resume.example>"
-web_url = "https://resume.example"
-postal_address = "1 Test Street"
-[paths]
-templates = {t:?}
-issues = {i:?}
-journal = "journal"
-[listen]
-public_url = "https://resume.example"
-[smtp]
-url = "smtp://127.0.0.1:1"
-connections = {CONNECTIONS}
-retry_delay_seconds = 0.05
-"#,
-        t = root.join("templates").display().to_string(),
-        i = root.join("issues").display().to_string(),
-    );
-    std::fs::write(dir.path().join("letterpress.toml"), config).unwrap();
-    let mut subs = String::new();
-    for i in 0..n {
-        subs.push_str(&format!(
-            "[[subscriber]]\nemail = \"r{i}@resume.example\"\n"
-        ));
-    }
-    std::fs::write(dir.path().join("subscribers.toml"), subs).unwrap();
-    dir
+    common::minimal_project("Resume Weekly", "resume.example", n, CONNECTIONS)
 }
 
 fn send(dir: &std::path::Path, port: u16) -> std::process::Command {
@@ -62,14 +33,6 @@ fn send(dir: &std::path::Path, port: u16) -> std::process::Command {
         )
         .stdin(Stdio::null());
     c
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 #[test]

@@ -230,3 +230,96 @@ pub fn certificates(dir: &Path) -> bool {
     ]);
     true
 }
+
+/// A finished command's standard output and standard error, as text.
+pub fn output_text(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Where a scratch project's config takes its issues from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Issues {
+    /// The shipped `issues/`, by absolute path; the journal in the project's
+    /// `journal/`.
+    Shipped,
+    /// The project's own `issues/` folder; journal and store in their
+    /// default place (`.letterpress/`).
+    Own,
+}
+
+/// The shipped `letterpress.toml`, fit for a project in a scratch folder:
+/// `templates` by absolute path, issues as `issues` says, and each
+/// `(header, lines)` of `inserts` written right after that section header
+/// (e.g. `("[smtp]", "connections = 1\n")`).
+pub fn scratch_config(issues: Issues, inserts: &[(&str, &str)]) -> String {
+    let root = root();
+    let shipped = std::fs::read_to_string(root.join("letterpress.toml")).unwrap();
+    let mut config = String::new();
+    for line in shipped.lines() {
+        if line.starts_with("templates = ") {
+            config.push_str(&format!(
+                "templates = {:?}\n",
+                root.join("templates").display().to_string()
+            ));
+        } else if line.starts_with("issues = ") && issues == Issues::Shipped {
+            config.push_str(&format!(
+                "issues = {:?}\n",
+                root.join("issues").display().to_string()
+            ));
+        } else if line == "[paths]" && issues == Issues::Shipped {
+            config.push_str("[paths]\njournal = \"journal\"\n");
+        } else {
+            config.push_str(line);
+            config.push('\n');
+        }
+        if let Some((_, lines)) = inserts.iter().find(|(h, _)| *h == line) {
+            config.push_str(lines);
+        }
+    }
+    config
+}
+
+/// A minimal project for the sending fault tests: `n` subscribers
+/// `r<i>@<domain>`, the shipped templates and issues, `connections`
+/// connections to an SMTP URL every test overrides with `--smtp`, and fast
+/// retries.
+pub fn minimal_project(
+    name: &str,
+    domain: &str,
+    n: usize,
+    connections: usize,
+) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let root = root();
+    let config = format!(
+        r#"
+[newsletter]
+name = "{name}"
+from = "{name} <news@{domain}>"
+web_url = "https://{domain}"
+postal_address = "1 Test Street"
+[paths]
+templates = {t:?}
+issues = {i:?}
+journal = "journal"
+[listen]
+public_url = "https://{domain}"
+[smtp]
+url = "smtp://127.0.0.1:1"
+connections = {connections}
+retry_delay_seconds = 0.05
+"#,
+        t = root.join("templates").display().to_string(),
+        i = root.join("issues").display().to_string(),
+    );
+    std::fs::write(dir.path().join("letterpress.toml"), config).unwrap();
+    let subs: String = (0..n)
+        .map(|i| format!("[[subscriber]]\nemail = \"r{i}@{domain}\"\n"))
+        .collect();
+    std::fs::write(dir.path().join("subscribers.toml"), subs).unwrap();
+    dir
+}
