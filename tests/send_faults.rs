@@ -668,18 +668,8 @@ fn project(n: usize, connections: usize) -> tempfile::TempDir {
 }
 
 fn send_cmd(dir: &Path, port: u16) -> std::process::Command {
-    let mut c = common::bin();
-    c.arg("--config")
-        .arg(dir.join("letterpress.toml"))
-        .arg("send")
-        .arg(common::root().join(ISSUE))
-        .args(["--yes", "--smtp", &format!("smtp://127.0.0.1:{port}")])
-        .env(
-            "LETTERPRESS_UNSUBSCRIBE_SECRET",
-            "fault-secret-of-at-least-32-bytes",
-        )
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
+    let mut c = common::minimal_send(dir, port, "fault-secret-of-at-least-32-bytes");
+    c.stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
     c
 }

@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 
 use peer::{Peer, PeerConfig};
 
-const ISSUE: &str = "issues/012-reviving-a-sleepy-starter.md";
 const CONNECTIONS: usize = 4;
 
 fn project(n: usize) -> tempfile::TempDir {
@@ -21,18 +20,7 @@ fn project(n: usize) -> tempfile::TempDir {
 }
 
 fn send(dir: &std::path::Path, port: u16) -> std::process::Command {
-    let mut c = common::bin();
-    c.arg("--config")
-        .arg(dir.join("letterpress.toml"))
-        .arg("send")
-        .arg(common::root().join(ISSUE))
-        .args(["--yes", "--smtp", &format!("smtp://127.0.0.1:{port}")])
-        .env(
-            "LETTERPRESS_UNSUBSCRIBE_SECRET",
-            "resume-secret-of-at-least-32-bytes",
-        )
-        .stdin(Stdio::null());
-    c
+    common::minimal_send(dir, port, "resume-secret-of-at-least-32-bytes")
 }
 
 #[test]

@@ -323,3 +323,18 @@ retry_delay_seconds = 0.05
     std::fs::write(dir.path().join("subscribers.toml"), subs).unwrap();
     dir
 }
+
+/// `letterpress send --yes` of the shipped issue 12 in a [`minimal_project`]
+/// to the SMTP server on loopback `port`, with `secret` as the list secret
+/// and no standard input.
+pub fn minimal_send(dir: &Path, port: u16, secret: &str) -> Command {
+    let mut c = bin();
+    c.arg("--config")
+        .arg(dir.join("letterpress.toml"))
+        .arg("send")
+        .arg(root().join("issues/012-reviving-a-sleepy-starter.md"))
+        .args(["--yes", "--smtp", &format!("smtp://127.0.0.1:{port}")])
+        .env("LETTERPRESS_UNSUBSCRIBE_SECRET", secret)
+        .stdin(std::process::Stdio::null());
+    c
+}
