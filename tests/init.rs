@@ -5,9 +5,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 
 fn run(dir: &Path, args: &[&str]) -> Output {
     common::bin()
@@ -102,41 +101,6 @@ fn a_missing_config_says_to_run_init() {
     );
 }
 
-/// aiosmtpd capturing to a folder; killed on drop.
-struct Capture(Child, u16);
-
-impl Drop for Capture {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn capture(dir: &Path) -> Option<Capture> {
-    if !common::has_python_module("aiosmtpd") {
-        common::skip("python3 with aiosmtpd is needed for the send in the new folder");
-        return None;
-    }
-    let mut child = Command::new("python3")
-        .arg(common::root().join("tests/judges/smtp_capture.py"))
-        .arg("--dir")
-        .arg(dir)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port = line.trim().strip_prefix("READY ").map(str::parse);
-    let Some(Ok(port)) = port else {
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("smtp_capture.py did not print READY <port>: {line:?}");
-    };
-    Some(Capture(child, port))
-}
-
 fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
         .current_dir(dir)
@@ -168,10 +132,10 @@ fn private_files_stay_out_of_git() {
     assert!(dir.join("outbox/issue-1").is_dir());
 
     let mail = tempfile::tempdir().unwrap();
-    let Some(server) = capture(mail.path()) else {
+    let Some(server) = common::capture::Capture::start(mail.path(), &[]) else {
         return;
     };
-    let url = format!("smtp://127.0.0.1:{}", server.1);
+    let url = format!("smtp://127.0.0.1:{}", server.port);
     ok(&dir, &["send", "1", "--yes", "--smtp", &url]);
     let journal = dir.join(".letterpress/journal/issue-1.journal");
     assert!(journal.is_file(), "no journal at {}", journal.display());

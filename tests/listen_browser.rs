@@ -14,25 +14,9 @@ use std::process::{Command, Stdio};
 use letterpress::audience::store::{EventKind, Source, Store};
 use listen_support::{key, start, tokens, Site};
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-
-fn missing_judge() -> Option<String> {
-    if !common::has_program("node", &["--version"]) {
-        return Some("node is not installed (apt-get install nodejs npm)".into());
-    }
-    if !std::path::Path::new(CHROMIUM).exists() || !common::has_program(CHROMIUM, &["--version"]) {
-        return Some(format!("{CHROMIUM} is missing (apt-get install chromium)"));
-    }
-    let pw = common::root().join("tests/browser/node_modules/playwright-core/package.json");
-    if !pw.is_file() {
-        return Some("playwright-core is not installed (npm ci --prefix tests/browser)".into());
-    }
-    None
-}
-
 #[test]
 fn unsubscribe_and_undo_in_headless_chromium() {
-    if let Some(why) = missing_judge() {
+    if let Some(why) = common::chromium_missing() {
         common::skip(&why);
         return;
     }

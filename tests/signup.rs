@@ -324,22 +324,6 @@ fn the_confirmation_mail_is_dkim_signed_like_an_issue() {
     assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stdout));
 }
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-
-fn missing_browser() -> Option<String> {
-    if !common::has_program("node", &["--version"]) {
-        return Some("node is not installed (apt-get install nodejs npm)".into());
-    }
-    if !Path::new(CHROMIUM).exists() || !common::has_program(CHROMIUM, &["--version"]) {
-        return Some(format!("{CHROMIUM} is missing (apt-get install chromium)"));
-    }
-    let pw = common::root().join("tests/browser/node_modules/playwright-core/package.json");
-    if !pw.is_file() {
-        return Some("playwright-core is not installed (npm ci --prefix tests/browser)".into());
-    }
-    None
-}
-
 /// The whole flow as a reader lives it, in headless Chromium
 /// (tests/browser/signup.mjs): the form on another origin → submit → the
 /// mail at aiosmtpd → open the link (nothing recorded) → press the button
@@ -347,7 +331,7 @@ fn missing_browser() -> Option<String> {
 #[test]
 fn sign_up_in_headless_chromium_then_the_next_issue_arrives() {
     use std::io::{BufRead, BufReader, Read, Write};
-    if let Some(why) = missing_browser() {
+    if let Some(why) = common::chromium_missing() {
         return common::skip(&why);
     }
     let cap_dir = tempfile::tempdir().unwrap();

@@ -338,3 +338,22 @@ pub fn minimal_send(dir: &Path, port: u16, secret: &str) -> Command {
         .stdin(std::process::Stdio::null());
     c
 }
+
+/// The headless browser the page tests drive.
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// Why the Chromium judge (node, `/usr/bin/chromium`, playwright-core in
+/// tests/browser) cannot run, or `None` when it can.
+pub fn chromium_missing() -> Option<String> {
+    if !has_program("node", &["--version"]) {
+        return Some("node is not installed (apt-get install nodejs npm)".into());
+    }
+    if !Path::new(CHROMIUM).exists() || !has_program(CHROMIUM, &["--version"]) {
+        return Some(format!("{CHROMIUM} is missing (apt-get install chromium)"));
+    }
+    let pw = root().join("tests/browser/node_modules/playwright-core/package.json");
+    if !pw.is_file() {
+        return Some("playwright-core is not installed (npm ci --prefix tests/browser)".into());
+    }
+    None
+}
