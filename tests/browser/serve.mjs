@@ -8,9 +8,8 @@
 //   LP_DOCS_SHOT  optional: also write the whole preview page there (docs/serve.png)
 // Exits non-zero with a message on the first failed assertion. Prints one
 // JSON line `RESULT {...}` with the measured latencies.
-import { chromium } from "playwright-core";
+import { inChromium } from "./chromium.mjs";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 
 const url = process.env.LP_URL;
@@ -71,7 +70,7 @@ const showsTitle = (title) => {
       && f.contentDocument.body.textContent.includes(title));
 };
 
-async function run() {
+async function run(context) {
   const page = context.pages()[0] || (await context.newPage());
   const consoleErrors = [];
   page.on("pageerror", (e) => consoleErrors.push(String(e)));
@@ -187,27 +186,4 @@ async function run() {
   console.log("RESULT " + JSON.stringify(result));
 }
 
-const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "lp-chromium-"));
-const context = await chromium.launchPersistentContext(userDataDir, {
-  executablePath: "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic",
-  ],
-  viewport: { width: 1920, height: 1200 },
-});
-let failed = null;
-try {
-  await run();
-} catch (e) {
-  failed = e;
-} finally {
-  fs.writeFileSync(issuePath, original);
-  await context.close();
-  fs.rmSync(userDataDir, { recursive: true, force: true });
-}
-if (failed) {
-  console.error(failed.stack || String(failed));
-  process.exit(1);
-}
+await inChromium({ width: 1920, height: 1200 }, run, () => fs.writeFileSync(issuePath, original));

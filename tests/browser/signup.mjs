@@ -8,9 +8,8 @@
 // request interception), as on the author's site. After each step it prints
 // `STEP <name>` and reads one line: after `submitted` the line is the
 // confirmation link from the mail; after the others, `ok`.
-import { chromium } from "playwright-core";
+import { inChromium } from "./chromium.mjs";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import readline from "node:readline";
 
@@ -68,27 +67,4 @@ async function run(page) {
   ok(problems.length === 0, "no errors on the pages: " + problems.join("; "));
 }
 
-const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "lp-chromium-"));
-const context = await chromium.launchPersistentContext(userDataDir, {
-  executablePath: "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic",
-  ],
-  viewport: { width: 800, height: 700 },
-});
-let failed = null;
-try {
-  await run(await context.newPage());
-} catch (e) {
-  failed = e;
-} finally {
-  await context.close();
-  fs.rmSync(userDataDir, { recursive: true, force: true });
-}
-if (failed) {
-  console.error(failed.stack || String(failed));
-  process.exit(1);
-}
-process.exit(0);
+await inChromium({ width: 800, height: 700 }, async (context) => run(await context.newPage()));
