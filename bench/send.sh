@@ -58,8 +58,11 @@ for chunk in $(seq 0 9); do
     seq $((chunk * 10000)) $((chunk * 10000 + 9999)) | sed 's/^/gone/; s/$/@suppressed.example/' \
         | xargs "$BIN" --config "$TMP/letterpress-supp.toml" audience unsubscribe >/dev/null
 done
-"$BIN" --config "$TMP/letterpress-supp.toml" audience --recent 0 | grep -q "^unsubscribed: 100000$" \
-    || { echo "the store does not hold 100,000 suppressions" >&2; exit 1; }
+# (Read the whole answer first: `grep -q` leaving early would end `audience`
+# by SIGPIPE, which pipefail reports as a failure.)
+COUNTS=$("$BIN" --config "$TMP/letterpress-supp.toml" audience --recent 0)
+grep -q "^unsubscribed: 100000$" <<<"$COUNTS" \
+    || { echo "the store does not hold 100,000 suppressions: $COUNTS" >&2; exit 1; }
 
 "$BIN" --config "$TMP/letterpress.toml" preview "$SEED" --out "$TMP/preview" >/dev/null 2>&1
 EML=$(ls "$TMP"/preview/*.eml)
