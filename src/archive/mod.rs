@@ -301,7 +301,7 @@ fn stamps(out: &Path) -> BTreeMap<String, (u64, u128, u64)> {
 }
 
 /// Runs `job(0..n)` on every core; results in index order.
-fn parallel<T: Send>(n: usize, job: impl Fn(usize) -> T + Sync) -> Vec<T> {
+pub(crate) fn parallel<T: Send>(n: usize, job: impl Fn(usize) -> T + Sync) -> Vec<T> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |p| p.get())
         .min(n.max(1));
@@ -455,11 +455,20 @@ fn render_site(
     )?;
     files.insert("index.html".into(), index.into_bytes());
 
-    for (i, (e, v)) in entries.iter().zip(&views).enumerate() {
+    // The issue pages are most of the rendering: on every core.
+    let pages = parallel(entries.len(), |i| {
         let newer = i.checked_sub(1).map(|j| &views[j]);
-        let older = views.get(i + 1);
-        let page = issue_page(templates, &base, e, v, newer, older)?;
-        files.insert(site::file_of(&v.path), page.into_bytes());
+        issue_page(
+            templates,
+            &base,
+            &entries[i],
+            &views[i],
+            newer,
+            views.get(i + 1),
+        )
+    });
+    for (v, page) in views.iter().zip(pages) {
+        files.insert(site::file_of(&v.path), page?.into_bytes());
     }
 
     let limit = config.archive.feed_entries.unwrap_or(FEED_ENTRIES);

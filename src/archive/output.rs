@@ -72,20 +72,29 @@ pub fn publish(out: &Path, files: &BTreeMap<String, Vec<u8>>) -> Result<Publishe
             std::fs::remove_dir_all(&tmp).map_err(|e| Error::io("remove", &tmp, e))?;
         }
         let mut made = std::collections::HashSet::new();
-        for (rel, bytes) in files {
-            let to = tmp.join(rel);
-            if let Some(dir) = to.parent() {
+        for rel in files.keys() {
+            if let Some(dir) = tmp.join(rel).parent() {
                 if made.insert(dir.to_path_buf()) {
                     std::fs::create_dir_all(dir)
                         .map_err(|e| Error::io("create directory", dir, e))?;
                 }
             }
+        }
+        // The writes on every core (the kernel's share of a build is large).
+        let files: Vec<(&String, &Vec<u8>)> = files.iter().collect();
+        super::parallel(files.len(), |i| {
+            let (rel, bytes) = files[i];
+            let to = tmp.join(rel);
             let linked =
                 same.contains(rel.as_str()) && std::fs::hard_link(out.join(rel), &to).is_ok();
-            if !linked {
-                std::fs::write(&to, bytes).map_err(|e| Error::io("write", &to, e))?;
+            if linked {
+                Ok(())
+            } else {
+                std::fs::write(&to, bytes).map_err(|e| Error::io("write", &to, e))
             }
-        }
+        })
+        .into_iter()
+        .collect::<Result<()>>()?;
         swap(&tmp, out)
     })();
     if built.is_err() {
