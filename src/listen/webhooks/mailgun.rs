@@ -101,8 +101,11 @@ fn hex(s: &str) -> Option<Vec<u8>> {
 /// (a replay that old is refused as stale anyway), at most [`TOKENS`].
 #[derive(Debug, Default)]
 pub struct Tokens {
-    inner: Mutex<(HashMap<String, i64>, VecDeque<(i64, String)>)>,
+    inner: Mutex<Seen>,
 }
+
+/// Token → its timestamp, and the tokens oldest first (to forget them).
+type Seen = (HashMap<String, i64>, VecDeque<(i64, String)>);
 
 impl Tokens {
     fn seen(&self, token: &str) -> bool {

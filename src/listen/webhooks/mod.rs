@@ -202,9 +202,8 @@ impl Sink {
         })
     }
 
-    /// Decides `report` and commits it under `key` (blocking); true when
-    /// it was counted now, false when an earlier post already was.
-    fn record(&self, key: &str, report: &Report) -> Result<bool> {
+    /// Decides `report` and commits it under `key` (blocking).
+    fn record(&self, key: &str, report: &Report) -> Result<Recorded> {
         let mut s = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let now = stamp(&s.list);
         if now != s.stamp {
@@ -220,14 +219,49 @@ impl Sink {
             }
         }
         if s.store.report_recorded(key)? {
-            return Ok(false);
+            return Ok(Recorded::AlreadyCounted);
         }
         let mut decision = policy::decide(report, &s.roster, &s.policy, &s.store)?;
         for e in &mut decision.events {
             e.source = Source::Webhook;
         }
-        s.store.record_report(key, &decision.events, &decision.soft)
+        if !s
+            .store
+            .record_report(key, &decision.events, &decision.soft)?
+        {
+            return Ok(Recorded::AlreadyCounted);
+        }
+        Ok(if !decision.events.is_empty() {
+            Recorded::Events
+        } else if !decision.sender_problems.is_empty() {
+            // The author must hear of it (reputation, DKIM/SPF, content);
+            // the status code only: the diagnostic may name the reader.
+            let statuses: Vec<String> = decision
+                .sender_problems
+                .iter()
+                .map(|f| f.status.map_or_else(|| "-".to_string(), |s| s.to_string()))
+                .collect();
+            super::log_line!(
+                "{}",
+                serde_json::json!({"level": "warn", "msg": "the relay reports a rejection of the sender itself (check reputation, DKIM/SPF and content); nobody suppressed", "status": statuses})
+            );
+            Recorded::SenderProblem
+        } else {
+            Recorded::NotOnList
+        })
     }
+}
+
+/// What committing one report did (the access log's outcome).
+enum Recorded {
+    /// Events written (a bounce, a complaint, a soft bounce).
+    Events,
+    /// A rejection of the sender itself: nobody suppressed.
+    SenderProblem,
+    /// The addresses named are not on the list: nobody suppressed.
+    NotOnList,
+    /// An earlier post of the same report was counted: nothing written.
+    AlreadyCounted,
 }
 
 /// A short plain-text answer carrying its outcome for the access log.
@@ -254,8 +288,10 @@ async fn commit(app: &App, key: String, report: Report) -> Response {
     };
     let sink = w.sink.clone();
     match tokio::task::spawn_blocking(move || sink.record(&key, &report)).await {
-        Ok(Ok(true)) => answer(StatusCode::OK, "recorded", "ok\n"),
-        Ok(Ok(false)) => answer(StatusCode::OK, "already-counted", "ok\n"),
+        Ok(Ok(Recorded::Events)) => answer(StatusCode::OK, "recorded", "ok\n"),
+        Ok(Ok(Recorded::SenderProblem)) => answer(StatusCode::OK, "sender-problem", "ok\n"),
+        Ok(Ok(Recorded::NotOnList)) => answer(StatusCode::OK, "not-on-list", "ok\n"),
+        Ok(Ok(Recorded::AlreadyCounted)) => answer(StatusCode::OK, "already-counted", "ok\n"),
         Ok(Err(e)) => {
             super::log_line!(
                 "{}",

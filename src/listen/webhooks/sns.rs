@@ -228,8 +228,10 @@ pub enum Refusal {
     OtherTopic,
     /// `Timestamp` outside the window.
     Stale,
-    /// `SigningCertURL` or `SubscribeURL` not on an SNS host over https.
+    /// `SigningCertURL` not on an SNS host over https, or not a `.pem`.
     BadUrl,
+    /// `SubscribeURL` not on an SNS host over https.
+    BadSubscribeUrl,
     /// `SignatureVersion` other than 1 or 2.
     BadVersion,
     /// The certificate could not be had (network, status, size, format).
@@ -246,6 +248,7 @@ impl Refusal {
             Refusal::OtherTopic => "other-topic",
             Refusal::Stale => "stale",
             Refusal::BadUrl => "bad-cert-url",
+            Refusal::BadSubscribeUrl => "bad-subscribe-url",
             Refusal::BadVersion => "bad-signature-version",
             Refusal::NoCertificate => "no-certificate",
             Refusal::BadSignature => "bad-signature",
@@ -284,7 +287,7 @@ impl Sns {
     pub async fn verify(&self, body: &[u8], now_ms: i64) -> std::result::Result<Envelope, Refusal> {
         let e: Envelope = serde_json::from_slice(body).map_err(|_| Refusal::Malformed)?;
         let canonical = canonical(&e).ok_or(Refusal::Malformed)?;
-        if !self.topics.iter().any(|t| *t == e.topic_arn) {
+        if !self.topics.contains(&e.topic_arn) {
             return Err(Refusal::OtherTopic);
         }
         if !fresh(&e.timestamp, now_ms) {
@@ -316,7 +319,7 @@ impl Sns {
             .subscribe_url
             .as_deref()
             .and_then(sns_host_url)
-            .ok_or(Refusal::BadUrl)?;
+            .ok_or(Refusal::BadSubscribeUrl)?;
         match self.client.get(url).send().await {
             Ok(r) => Ok(r.status().is_success()),
             Err(_) => Ok(false),
