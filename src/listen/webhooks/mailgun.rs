@@ -98,7 +98,7 @@ fn hex(s: &str) -> Option<Vec<u8>> {
 }
 
 /// The tokens of accepted posts, forgotten once older than [`MAX_AGE`]
-/// (a replay that old is refused as stale anyway), at most [`TOKENS`].
+/// (a replay that old is refused as stale anyway), at most 100,000.
 #[derive(Debug, Default)]
 pub struct Tokens {
     inner: Mutex<Seen>,
