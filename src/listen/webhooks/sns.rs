@@ -354,9 +354,11 @@ impl Sns {
         let cert = self.fetch(url).await.map(Arc::new);
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         if cache.len() >= CACHE_ENTRIES && !cache.contains_key(&key) {
+            // Failures go first: a stream of bad URLs must not push out
+            // the certificate that real messages use.
             if let Some(oldest) = cache
                 .iter()
-                .min_by_key(|(_, c)| c.at)
+                .min_by_key(|(_, c)| (c.cert.is_some(), c.at))
                 .map(|(k, _)| k.clone())
             {
                 cache.remove(&oldest);
