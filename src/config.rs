@@ -896,6 +896,52 @@ postal_address = "1 Example Street, Exampleton"
     }
 
     #[test]
+    fn webhooks_are_off_unless_their_table_is_present() {
+        let c = Config::parse(MIN, Path::new("letterpress.toml")).unwrap();
+        assert!(
+            c.webhooks.ses.is_none()
+                && c.webhooks.postmark.is_none()
+                && c.webhooks.mailgun.is_none()
+        );
+        let text = format!(
+            "{MIN}[webhooks.ses]\ntopic_arns = [\"arn:aws:sns:us-east-1:123456789012:t\"]\n\
+             [webhooks.postmark]\nusername = \"pm\"\n[webhooks.mailgun]\n"
+        );
+        let c = Config::parse(&text, Path::new("letterpress.toml")).unwrap();
+        assert_eq!(
+            c.webhooks.postmark.unwrap().password_env,
+            "LETTERPRESS_POSTMARK_PASSWORD"
+        );
+        assert_eq!(
+            c.webhooks.mailgun.unwrap().signing_key_env,
+            "LETTERPRESS_MAILGUN_SIGNING_KEY"
+        );
+    }
+
+    #[test]
+    fn webhook_mistakes_name_the_key_line_and_fix() {
+        let bad_arn = format!("{MIN}[webhooks.ses]\ntopic_arns = [\"my-topic\"]\n");
+        let e = Config::parse(&bad_arn, Path::new("letterpress.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("letterpress.toml:8")
+                && e.contains("webhooks.ses.topic_arns")
+                && e.contains("arn:aws:sns:"),
+            "{e}"
+        );
+        let empty = format!("{MIN}[webhooks.ses]\ntopic_arns = []\n");
+        assert!(Config::parse(&empty, Path::new("letterpress.toml")).is_err());
+        let other = format!("{MIN}[webhooks.sendgrid]\n");
+        let e = Config::parse(&other, Path::new("letterpress.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("sendgrid"), "{e}");
+        let secret_in_file = format!("{MIN}[webhooks.mailgun]\nsigning_key = \"abc\"\n");
+        assert!(Config::parse(&secret_in_file, Path::new("letterpress.toml")).is_err());
+    }
+
+    #[test]
     fn unknown_key_names_key_and_line() {
         let text = format!("{MIN}colour = \"red\"\n");
         let e = Config::parse(&text, Path::new("letterpress.toml"))
