@@ -690,6 +690,33 @@ fn postmark_needs_its_credentials_and_counts_each_record_once() {
     let soft = fixture("postmark-bounce-soft.json");
     let mut soft_body = soft.clone();
     soft_body["Email"] = Value::from("soft@example.com");
+    // While another process holds the store's write lock, the post gets
+    // 503 (Postmark retries) and nothing is recorded; the retry counts.
+    let mut lock = Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], isolation_level=None); \
+             c.execute('BEGIN EXCLUSIVE'); print('LOCKED', flush=True); sys.stdin.read()",
+        ])
+        .arg(site.store())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(lock.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "LOCKED");
+    let (status, _, _) = post_json(
+        server.addr,
+        "/webhooks/postmark",
+        &soft_body.to_string(),
+        &[("Authorization", &good)],
+    );
+    assert_eq!(status, 503, "a store that cannot be written");
+    drop(lock.stdin.take());
+    lock.wait().unwrap();
     assert_eq!(
         post_json(
             server.addr,
