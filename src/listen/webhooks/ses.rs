@@ -181,6 +181,19 @@ mod tests {
     }
 
     #[test]
+    fn a_mailbox_full_bounce_is_transient() {
+        let Payload::Report(r) = parse(&fixture("ses-bounce-transient.json")).unwrap() else {
+            panic!("ignored");
+        };
+        assert_eq!(r.failures[0].severity, Severity::Transient);
+        assert_eq!(r.failures[0].status, status("5.2.2"));
+        assert_eq!(
+            r.original.message_id.as_deref(),
+            Some("custom-message-ID@news.example.org")
+        );
+    }
+
+    #[test]
     fn a_complaint_names_the_reader() {
         let Payload::Report(r) = parse(&fixture("ses-complaint.json")).unwrap() else {
             panic!("ignored");
