@@ -110,6 +110,7 @@ pub(super) fn setup(config: &Config, secret: &[u8], trust: &SnsTrust) -> Result<
                 "webhooks.postmark",
                 "password_env",
                 "the Postmark password",
+                "make one with `openssl rand -base64 24` and give Postmark the same",
             )?,
         )),
         None => None,
@@ -121,6 +122,7 @@ pub(super) fn setup(config: &Config, secret: &[u8], trust: &SnsTrust) -> Result<
                 "webhooks.mailgun",
                 "signing_key_env",
                 "Mailgun's HTTP webhook signing key",
+                "copy the whole key from Mailgun's Sending → Webhooks page",
             )?,
             mailgun::Tokens::default(),
         )),
@@ -139,15 +141,16 @@ pub(super) fn setup(config: &Config, secret: &[u8], trust: &SnsTrust) -> Result<
     }))
 }
 
-fn env_secret(var: &str, table: &str, key: &str, what: &str) -> Result<Vec<u8>> {
+/// The secret in `$var` (named by `[table] key`), refused when unset or
+/// shorter than [`MIN_SECRET`]; `hint` says where a good one comes from.
+fn env_secret(var: &str, table: &str, key: &str, what: &str, hint: &str) -> Result<Vec<u8>> {
     match std::env::var_os(var).map(super::os_bytes) {
         None => Err(Error::Usage(format!(
             "${var} is not set: [{table}] needs {what} in it ({table}.{key}); export it \
              (e.g. from /etc/letterpress/listen.env), or remove [{table}] to turn that webhook off"
         ))),
         Some(s) if s.len() < MIN_SECRET => Err(Error::Usage(format!(
-            "${var} is {} bytes: [{table}] needs {what} of at least {MIN_SECRET} bytes \
-             (for a password: `openssl rand -base64 24`, set at the relay too)",
+            "${var} is {} bytes: [{table}] needs {what} of at least {MIN_SECRET} bytes; {hint}",
             s.len()
         ))),
         Some(s) => Ok(s),
