@@ -136,7 +136,7 @@ class H(http.server.SimpleHTTPRequestHandler):
 class S(http.server.ThreadingHTTPServer):
     def get_request(self):
         sock, addr = self.socket.accept()
-        print("CONNECT", flush=True)
+        print("CONNECT %d" % addr[1], flush=True)
         return ctx.wrap_socket(sock, server_side=True), addr
 srv = S(("127.0.0.1", 0), H)
 print("READY %d" % srv.server_address[1], flush=True)
@@ -147,6 +147,8 @@ struct Https {
     child: Child,
     port: u16,
     lines: Arc<Mutex<Vec<String>>>,
+    /// The lines of `seen`'s own connections.
+    own: Mutex<Vec<String>>,
 }
 
 impl Drop for Https {
@@ -180,13 +182,31 @@ impl Https {
                 sink.lock().unwrap().push(l);
             }
         });
-        Https { child, port, lines }
+        Https {
+            child,
+            port,
+            lines,
+            own: Mutex::new(Vec::new()),
+        }
     }
 
+    /// Everything the server printed so far (connections and GETs), but
+    /// for our own marks. A connection of our own marks the end: once
+    /// Python has printed it, it has printed everything that came before.
     fn seen(&self) -> Vec<String> {
-        // Let the reader thread catch up with what Python printed.
-        std::thread::sleep(Duration::from_millis(200));
-        self.lines.lock().unwrap().clone()
+        let mark = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        let line = format!("CONNECT {}", mark.local_addr().unwrap().port());
+        drop(mark);
+        self.own.lock().unwrap().push(line.clone());
+        for _ in 0..400 {
+            let lines = self.lines.lock().unwrap().clone();
+            if lines.contains(&line) {
+                let own = self.own.lock().unwrap();
+                return lines.into_iter().filter(|l| !own.contains(l)).collect();
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("the https server did not print {line}");
     }
 }
 
