@@ -136,6 +136,7 @@ pub fn run_until(
     let secret = std::env::var_os(&config.unsubscribe.secret_env).map(os_bytes);
     let tokens = crate::message::list_tokens(config, secret.as_deref())?;
     let api_token = api_token(config)?;
+    // `list_tokens` refused a missing secret above.
     let webhooks = match &secret {
         Some(secret) => webhooks::setup(config, secret, &options.sns)?,
         None => None,
