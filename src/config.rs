@@ -47,6 +47,10 @@ pub struct Config {
     /// What `letterpress bounces` does with what comes back.
     #[serde(default)]
     pub bounces: Bounces,
+    /// The relay webhooks `letterpress listen` answers (SES through SNS,
+    /// Postmark, Mailgun); each is off unless its table is present.
+    #[serde(default)]
+    pub webhooks: Webhooks,
     /// The directory the config file is in; relative paths resolve against it.
     #[serde(skip)]
     pub root: PathBuf,
@@ -83,6 +87,65 @@ impl Default for Bounces {
 
 fn default_soft_bounce_limit() -> u32 {
     3
+}
+
+/// `[webhooks]`: bounces and complaints posted by the relay to `listen`.
+/// A relay's route answers only when its table is present; secrets come
+/// from the environment variables named here, never from this file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Webhooks {
+    /// `[webhooks.ses]`: Amazon SES notifications through an SNS topic,
+    /// at `POST /webhooks/ses`.
+    #[serde(default)]
+    pub ses: Option<SesWebhook>,
+    /// `[webhooks.postmark]`: Postmark's bounce and spam-complaint
+    /// webhooks, at `POST /webhooks/postmark`, behind HTTP basic auth.
+    #[serde(default)]
+    pub postmark: Option<PostmarkWebhook>,
+    /// `[webhooks.mailgun]`: Mailgun's `failed` and `complained` webhooks,
+    /// at `POST /webhooks/mailgun`, signed with the webhook signing key.
+    #[serde(default)]
+    pub mailgun: Option<MailgunWebhook>,
+}
+
+/// `[webhooks.ses]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SesWebhook {
+    /// The ARNs of the SNS topics SES publishes bounces and complaints to,
+    /// e.g. `arn:aws:sns:us-east-1:123456789012:letterpress-feedback`.
+    /// Messages of any other topic are refused, however well signed.
+    pub topic_arns: Vec<String>,
+}
+
+/// `[webhooks.postmark]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostmarkWebhook {
+    /// The basic-auth user name written into the webhook URL at Postmark.
+    pub username: String,
+    /// The environment variable holding the basic-auth password (at least
+    /// 16 bytes).
+    #[serde(default = "default_postmark_password_env")]
+    pub password_env: String,
+}
+
+/// `[webhooks.mailgun]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailgunWebhook {
+    /// The environment variable holding Mailgun's HTTP webhook signing key
+    /// (Sending → Webhooks → "HTTP webhook signing key").
+    #[serde(default = "default_mailgun_key_env")]
+    pub signing_key_env: String,
+}
+
+fn default_postmark_password_env() -> String {
+    "LETTERPRESS_POSTMARK_PASSWORD".into()
+}
+fn default_mailgun_key_env() -> String {
+    "LETTERPRESS_MAILGUN_SIGNING_KEY".into()
 }
 
 /// `[newsletter]`.
@@ -667,6 +730,55 @@ impl Config {
                 "must be at least 1 (3 suppresses after soft bounces on three issues)".into(),
             );
         }
+        self.validate_webhooks(path, text)
+    }
+
+    fn validate_webhooks(&self, path: &Path, text: &str) -> Result<()> {
+        let bad = |section: &str, key: &str, msg: String| {
+            Err(Error::parse(
+                path,
+                key_line(text, section, key),
+                format!("`{section}.{key}`: {msg}"),
+            ))
+        };
+        if let Some(ses) = &self.webhooks.ses {
+            if ses.topic_arns.is_empty() {
+                return bad(
+                    "webhooks.ses",
+                    "topic_arns",
+                    "name at least one SNS topic, e.g. \
+                     [\"arn:aws:sns:us-east-1:123456789012:letterpress-feedback\"]"
+                        .into(),
+                );
+            }
+            for arn in &ses.topic_arns {
+                let parts: Vec<&str> = arn.split(':').collect();
+                let ok = parts.len() == 6
+                    && parts[0] == "arn"
+                    && parts[1].starts_with("aws")
+                    && parts[2] == "sns"
+                    && parts[3..].iter().all(|p| !p.is_empty());
+                if !ok {
+                    return bad(
+                        "webhooks.ses",
+                        "topic_arns",
+                        format!(
+                            "`{arn}` is not an SNS topic ARN; copy it from the SNS console, \
+                             e.g. arn:aws:sns:us-east-1:123456789012:letterpress-feedback"
+                        ),
+                    );
+                }
+            }
+        }
+        if let Some(p) = &self.webhooks.postmark {
+            if p.username.is_empty() || p.username.contains(':') {
+                return bad(
+                    "webhooks.postmark",
+                    "username",
+                    "must be a non-empty user name without `:` (basic auth)".into(),
+                );
+            }
+        }
         Ok(())
     }
 
@@ -781,6 +893,52 @@ postal_address = "1 Example Street, Exampleton"
         assert_eq!(c.schedule.cadence_days, 14);
         assert_eq!(c.root, PathBuf::from("dir"));
         assert!(c.utm.enabled);
+    }
+
+    #[test]
+    fn webhooks_are_off_unless_their_table_is_present() {
+        let c = Config::parse(MIN, Path::new("letterpress.toml")).unwrap();
+        assert!(
+            c.webhooks.ses.is_none()
+                && c.webhooks.postmark.is_none()
+                && c.webhooks.mailgun.is_none()
+        );
+        let text = format!(
+            "{MIN}[webhooks.ses]\ntopic_arns = [\"arn:aws:sns:us-east-1:123456789012:t\"]\n\
+             [webhooks.postmark]\nusername = \"pm\"\n[webhooks.mailgun]\n"
+        );
+        let c = Config::parse(&text, Path::new("letterpress.toml")).unwrap();
+        assert_eq!(
+            c.webhooks.postmark.unwrap().password_env,
+            "LETTERPRESS_POSTMARK_PASSWORD"
+        );
+        assert_eq!(
+            c.webhooks.mailgun.unwrap().signing_key_env,
+            "LETTERPRESS_MAILGUN_SIGNING_KEY"
+        );
+    }
+
+    #[test]
+    fn webhook_mistakes_name_the_key_line_and_fix() {
+        let bad_arn = format!("{MIN}[webhooks.ses]\ntopic_arns = [\"my-topic\"]\n");
+        let e = Config::parse(&bad_arn, Path::new("letterpress.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("letterpress.toml:8")
+                && e.contains("webhooks.ses.topic_arns")
+                && e.contains("arn:aws:sns:"),
+            "{e}"
+        );
+        let empty = format!("{MIN}[webhooks.ses]\ntopic_arns = []\n");
+        assert!(Config::parse(&empty, Path::new("letterpress.toml")).is_err());
+        let other = format!("{MIN}[webhooks.sendgrid]\n");
+        let e = Config::parse(&other, Path::new("letterpress.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("sendgrid"), "{e}");
+        let secret_in_file = format!("{MIN}[webhooks.mailgun]\nsigning_key = \"abc\"\n");
+        assert!(Config::parse(&secret_in_file, Path::new("letterpress.toml")).is_err());
     }
 
     #[test]

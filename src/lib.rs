@@ -18,6 +18,7 @@
 //!                                 └── unsubscribes and confirmed sign-ups (listen), hard bounces (send::campaign),
 //!                                     manual (`letterpress audience`),
 //!                                     returned mail ──▶ bounces::classify::Report ──▶ bounces::policy
+//!                                     relay webhooks (listen::webhooks: SES/SNS, Postmark, Mailgun) ──▶ Report ──┘
 //!
 //!  collection::Collection ──▶ issue::Issue ──▶ compose::RenderedEmail (Output::Web) ──▶ archive::web::WebBody ──▶ public/
 //!  (the issues folder)                        (same layout, web = true)                 (slots filled for the web)  (pages, feed)
@@ -42,7 +43,8 @@
 //! - [`send`]: delivery over SMTP: one connection per worker, rate limits, retries, a crash-safe journal, the report;
 //!   [`send::campaign`] is the list-send protocol around it (journal start/end, who is skipped, hard bounces).
 //! - [`listen`]: `letterpress listen`, the public service behind every unsubscribe URL (pages, one-click, the events export)
-//!   and the double opt-in sign-up form (`/subscribe`, `/confirm/{token}`; confirmed sign-ups join the list in `audience::mailable`).
+//!   and the double opt-in sign-up form (`/subscribe`, `/confirm/{token}`; confirmed sign-ups join the list in `audience::mailable`),
+//!   and the relays' signed bounce and complaint webhooks ([`listen::webhooks`]), decided by [`bounces::policy`].
 //! - [`serve`]: `letterpress serve`, a live preview (phone, desktop, plain text, envelope) that re-renders on save.
 //! - [`template`]: the one minijinja environment (strict undefined) for the email, `new` and the archive.
 //! - [`archive`]: `letterpress archive`, the issues as a static site (index, a page per issue from the

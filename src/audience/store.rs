@@ -144,11 +144,14 @@ pub enum Source {
     Import,
     /// A report read from the bounce mailbox (`letterpress bounces`).
     Mailbox,
+    /// A relay's bounce or complaint webhook (SES through SNS, Postmark,
+    /// Mailgun), posted to `listen`.
+    Webhook,
 }
 
 impl Source {
     /// Every source, in a stable order.
-    pub const ALL: [Source; 7] = [
+    pub const ALL: [Source; 8] = [
         Source::OneClick,
         Source::Page,
         Source::Manual,
@@ -156,6 +159,7 @@ impl Source {
         Source::Remote,
         Source::Import,
         Source::Mailbox,
+        Source::Webhook,
     ];
 
     /// The name stored in the database and shown to the author.
@@ -168,6 +172,7 @@ impl Source {
             Source::Remote => "remote",
             Source::Import => "import",
             Source::Mailbox => "mailbox",
+            Source::Webhook => "webhook",
         }
     }
 

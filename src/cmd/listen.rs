@@ -26,6 +26,7 @@ pub fn run(args: Args, config: &Config) -> Result<ExitCode> {
         &Options {
             bind: args.bind,
             commit_each: args.commit_each,
+            sns: letterpress::listen::SnsTrust::public(),
         },
     )?;
     Ok(ExitCode::SUCCESS)

@@ -13,6 +13,12 @@
 //! - `GET /healthz`; `GET /api/events?since=ID`, the store's events for a
 //!   `send` on another machine ([`crate::audience::remote::pull`]), only with
 //!   the bearer token from the environment and only when that is set.
+//! - `POST /webhooks/ses` (Amazon SES through SNS: signature checked with
+//!   the certificate fetched from the SNS host, subscription confirmed),
+//!   `POST /webhooks/postmark` (HTTP basic auth), `POST /webhooks/mailgun`
+//!   (HMAC signature): the relays' bounces and complaints, through the same
+//!   policy as `letterpress bounces` ([`webhooks`]); each only when its
+//!   `[webhooks.*]` table is present, else the same 404 as any unknown path.
 //!
 //! A token that does not open gets the same 404 page whatever was wrong
 //! with it. Every response carries a strict CSP and the usual security
@@ -36,6 +42,9 @@ pub mod page;
 mod routes;
 mod server;
 mod signup;
+pub mod webhooks;
+
+pub use webhooks::SnsTrust;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -58,6 +67,9 @@ pub struct Options {
     /// Commit every request in its own transaction instead of in groups:
     /// the benchmark's floor, never for production.
     pub commit_each: bool,
+    /// Whom the SES webhook trusts when it fetches from SNS: the CLI always
+    /// passes [`SnsTrust::public`]; only in-process tests pass another.
+    pub sns: SnsTrust,
 }
 
 /// The limits that keep a public server standing (from `[listen]`).
@@ -103,14 +115,32 @@ struct App {
     csp: String,
     /// The sign-up form's queue and rate limit; `None` when it is off.
     signup: Option<signup::Signup>,
+    /// The relay webhooks `[webhooks]` turns on; `None` when none is.
+    webhooks: Option<webhooks::Webhooks>,
 }
 
 /// Runs `listen` until SIGINT or SIGTERM: checks the secret and the store
 /// first and refuses to start when either is unusable.
 pub fn run(config: &Config, options: &Options) -> Result<()> {
+    run_until(config, options, shutdown_signal(), |_| {})
+}
+
+/// [`run`], stopping when `shutdown` resolves instead of on a signal;
+/// `bound` is told the address once it listens (for port 0).
+pub fn run_until(
+    config: &Config,
+    options: &Options,
+    shutdown: impl std::future::Future<Output = ()>,
+    bound: impl FnOnce(SocketAddr),
+) -> Result<()> {
     let secret = std::env::var_os(&config.unsubscribe.secret_env).map(os_bytes);
     let tokens = crate::message::list_tokens(config, secret.as_deref())?;
     let api_token = api_token(config)?;
+    // `list_tokens` refused a missing secret above.
+    let webhooks = match &secret {
+        Some(secret) => webhooks::setup(config, secret, &options.sns)?,
+        None => None,
+    };
     let store_path = config.resolve(&config.audience.store);
     let writer = GroupCommit::spawn(
         Store::open(&store_path)?,
@@ -132,6 +162,7 @@ pub fn run(config: &Config, options: &Options) -> Result<()> {
         limits,
         csp: page::content_security_policy(),
         signup,
+        webhooks,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -157,15 +188,19 @@ pub fn run(config: &Config, options: &Options) -> Result<()> {
             let mut out = std::io::stdout().lock();
             let _ = writeln!(
                 out,
-                "letterpress listen: serving {} on http://{local} (store {}, events export {}, sign-up {})",
+                "letterpress listen: serving {} on http://{local} (store {}, events export {}, sign-up {}, webhooks {})",
                 config.newsletter.name,
                 store_path.display(),
                 if app.api_token.is_some() { "on" } else { "off" },
-                if app.signup.is_some() { "on" } else { "off" }
+                if app.signup.is_some() { "on" } else { "off" },
+                app.webhooks
+                    .as_ref()
+                    .map_or_else(|| "off".to_string(), |w| w.names().join(" "))
             );
             let _ = out.flush();
         }
-        server::serve(listener, routes::router(app), limits, shutdown_signal()).await;
+        bound(local);
+        server::serve(listener, routes::router(app), limits, shutdown).await;
         Ok(())
     })
 }

@@ -43,9 +43,31 @@ pub(super) fn router(app: Arc<App>) -> Router {
         )
         .route("/healthz", get(healthz))
         .route("/api/events", get(events))
+        .merge(webhook_routes(&app))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(app.clone(), harden_and_log))
         .with_state(app)
+}
+
+/// The relay webhooks that are configured (the others stay 404).
+fn webhook_routes(app: &App) -> Router<Arc<App>> {
+    use super::webhooks;
+    let mut r = Router::new();
+    if let Some(w) = &app.webhooks {
+        if w.has_ses() {
+            r = r.route("/webhooks/ses", axum::routing::post(webhooks::ses));
+        }
+        if w.has_postmark() {
+            r = r.route(
+                "/webhooks/postmark",
+                axum::routing::post(webhooks::postmark),
+            );
+        }
+        if w.has_mailgun() {
+            r = r.route("/webhooks/mailgun", axum::routing::post(webhooks::mailgun));
+        }
+    }
+    r
 }
 
 pub(super) fn html(status: StatusCode, outcome: &'static str, body: String) -> Response {
@@ -109,6 +131,16 @@ pub(super) async fn read_body(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<axum::body::Bytes, Response> {
+    read_body_max(app, headers, body, app.limits.max_body).await
+}
+
+/// Reads a request body of at most `max` bytes within the time limit.
+pub(super) async fn read_body_max(
+    app: &App,
+    headers: &HeaderMap,
+    body: Body,
+    max: usize,
+) -> Result<axum::body::Bytes, Response> {
     let too_large = || {
         html(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -120,15 +152,10 @@ pub(super) async fn read_body(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > app.limits.max_body as u64) {
+    if declared.is_some_and(|n| n > max as u64) {
         return Err(too_large());
     }
-    match tokio::time::timeout(
-        app.limits.body_timeout,
-        axum::body::to_bytes(body, app.limits.max_body),
-    )
-    .await
-    {
+    match tokio::time::timeout(app.limits.body_timeout, axum::body::to_bytes(body, max)).await {
         Ok(Ok(bytes)) => Ok(bytes),
         Ok(Err(_)) => Err(too_large()),
         Err(_) => Err(html(
@@ -329,6 +356,12 @@ fn route_of(path: &str) -> &'static str {
         "/healthz"
     } else if path == "/api/events" {
         "/api/events"
+    } else if path == "/webhooks/ses" {
+        "/webhooks/ses"
+    } else if path == "/webhooks/postmark" {
+        "/webhooks/postmark"
+    } else if path == "/webhooks/mailgun" {
+        "/webhooks/mailgun"
     } else {
         "other"
     }
