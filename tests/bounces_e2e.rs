@@ -801,6 +801,149 @@ fn a_server_without_move_gets_messages_flagged_in_place_and_skipped_next_time() 
     assert!(text(&o).contains("0 messages:"), "{}", text(&o));
 }
 
+/// The `events: N in` count of `letterpress audience`.
+fn events(p: &Project) -> usize {
+    let o = p.cmd(&["audience"]);
+    text(&o)
+        .lines()
+        .find_map(|l| l.strip_prefix("events: "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn imap_killed_mid_batch_then_run_again_counts_each_report_once_and_files_all() {
+    let imap_dir = tempfile::tempdir().unwrap();
+    let Some(server) = Dovecot::start(imap_dir.path(), "") else {
+        return;
+    };
+    let p = Project::new(&["gone@reader.example"], "");
+    // Several FETCH batches' worth, so the kill lands after some were
+    // committed and filed and before the last.
+    const N: usize = 3000;
+    for i in 0..N {
+        p.drop_mail(
+            &format!("{i:05}.eml"),
+            &dsn(
+                &format!("k{i}@mx.reader.example"),
+                "gone@reader.example",
+                "5.1.1",
+                "550 5.1.1 unknown user",
+                "<x@elsewhere.example>",
+            ),
+        );
+    }
+    server.deliver_dir(&p.mail());
+    assert_eq!(server.count("INBOX"), N);
+    let url = server.url("INBOX");
+    let mut child = p
+        .command(&["bounces", "--imap", &url])
+        .env("LETTERPRESS_IMAP_PASSWORD", dovecot::PASSWORD)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it without warning as soon as the first batch is filed: the
+    // next batch is being fetched, classified or committed.
+    let started = std::time::Instant::now();
+    while server.files_in("letterpress.processed") == 0 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "nothing was filed in a minute"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let _ = child.kill();
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "the first run finished before the kill");
+    let before = events(&p);
+    assert!(0 < before && before < N, "{before} counted before the kill");
+    // Nothing is filed that was not committed.
+    assert!(
+        server.count("letterpress.processed") <= before,
+        "filed more than were committed"
+    );
+
+    let run = || {
+        p.command(&["bounces", "--imap", &url])
+            .env("LETTERPRESS_IMAP_PASSWORD", dovecot::PASSWORD)
+            .output()
+            .unwrap()
+    };
+    let o = run();
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert_eq!(events(&p), N, "each report counted exactly once:\n{out}");
+    assert_eq!(server.count("INBOX"), 0);
+    assert_eq!(server.count("letterpress.processed"), N);
+    let o = run();
+    assert!(text(&o).contains("0 messages:"), "{}", text(&o));
+}
+
+#[test]
+fn soft_bounces_in_one_imap_batch_are_decided_as_one_by_one() {
+    let imap_dir = tempfile::tempdir().unwrap();
+    let Some(server) = Dovecot::start(imap_dir.path(), "") else {
+        return;
+    };
+    // Two soft bounces of one reader on two distinct issues (named by the
+    // originals' Message-IDs), in one batch: with a limit of 2 the second
+    // suppresses, exactly as reading them one at a time does.
+    let p = Project::new(
+        &["full@reader.example"],
+        "\n[bounces]\nsoft_bounce_limit = 2\n",
+    );
+    for (i, original) in ["<issue-a@news.example>", "<issue-b@news.example>"]
+        .iter()
+        .enumerate()
+    {
+        p.drop_mail(
+            &format!("{i}.eml"),
+            &dsn(
+                &format!("s{i}@mx.reader.example"),
+                "full@reader.example",
+                "4.2.2",
+                "452 4.2.2 Mailbox full",
+                original,
+            ),
+        );
+    }
+    let files = p.bounces();
+    let from_files = text(&files);
+    assert!(
+        from_files.contains("soft bounces on 2 distinct issues"),
+        "{from_files}"
+    );
+
+    let p2 = Project::new(
+        &["full@reader.example"],
+        "\n[bounces]\nsoft_bounce_limit = 2\n",
+    );
+    server.append_dir("INBOX", &p.mail());
+    let o = p2
+        .command(&[
+            "bounces",
+            "--imap",
+            &server.url("INBOX"),
+            "--show-addresses",
+        ])
+        .env("LETTERPRESS_IMAP_PASSWORD", dovecot::PASSWORD)
+        .output()
+        .unwrap();
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("soft bounces on 2 distinct issues"), "{out}");
+    assert!(
+        out.contains("2 messages: 1 hard bounces, 2 soft bounces"),
+        "{out}"
+    );
+    assert!(
+        from_files.contains("2 messages: 1 hard bounces, 2 soft bounces"),
+        "{from_files}"
+    );
+}
+
 /// A host name other than `localhost` that /etc/hosts maps to 127.0.0.1.
 fn loopback_alias() -> Option<String> {
     let hosts = std::fs::read_to_string("/etc/hosts").ok()?;

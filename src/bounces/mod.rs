@@ -16,6 +16,7 @@
 pub mod classify;
 pub mod imap;
 pub mod policy;
+pub mod run;
 
 use sha2::{Digest, Sha256};
 

@@ -23,6 +23,8 @@ pub struct Dovecot {
     pub port: u16,
     /// Its folder.
     pub dir: PathBuf,
+    /// The owner of the mail files (the `dovecot` user and group).
+    owner: (u32, u32),
 }
 
 impl Drop for Dovecot {
@@ -117,6 +119,7 @@ service imap-login {{
             child,
             port,
             dir: d,
+            owner: (uid, gid),
         };
         let started = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -162,6 +165,43 @@ service imap-login {{
              M.append({mailbox:?}, None, None, open(os.path.join(d, n), 'rb').read())",
             dir = dir.display().to_string()
         ));
+    }
+
+    /// Delivers every file in `dir` straight into the INBOX maildir, as a
+    /// local delivery agent would (much faster than APPEND for thousands).
+    pub fn deliver_dir(&self, dir: &Path) {
+        let inbox = self.dir.join("mail").join(USER);
+        for sub in ["new", "cur", "tmp"] {
+            std::fs::create_dir_all(inbox.join(sub)).unwrap();
+        }
+        let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        names.sort();
+        for (i, from) in names.iter().enumerate() {
+            let to = inbox.join("new").join(format!("{i:06}.letterpress-test"));
+            std::fs::copy(from, &to).unwrap();
+        }
+        let (uid, gid) = self.owner;
+        let o = Command::new("chown")
+            .arg("-R")
+            .arg(format!("{uid}:{gid}"))
+            .arg(&inbox)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+
+    /// How many message files the maildir folder `folder` (as the server
+    /// names it, e.g. `letterpress.processed`) holds, read from disk
+    /// without a connection (cheap enough to poll).
+    pub fn files_in(&self, folder: &str) -> usize {
+        let base = self.dir.join("mail").join(USER).join(format!(".{folder}"));
+        ["new", "cur"]
+            .iter()
+            .map(|s| std::fs::read_dir(base.join(s)).map_or(0, |d| d.count()))
+            .sum()
     }
 
     /// How many messages `mailbox` holds (0 when it does not exist).
