@@ -944,6 +944,267 @@ fn soft_bounces_in_one_imap_batch_are_decided_as_one_by_one() {
     );
 }
 
+/// `bounces --imap … --watch` running, its output collected as it comes.
+struct Watcher {
+    child: std::process::Child,
+    out: std::sync::Arc<std::sync::Mutex<String>>,
+    err: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Watcher {
+    fn start(p: &Project, url: &str, extra: &[&str]) -> Watcher {
+        let mut args = vec!["bounces", "--imap", url, "--watch", "--show-addresses"];
+        args.extend_from_slice(extra);
+        let mut child = p
+            .command(&args)
+            .env("LETTERPRESS_IMAP_PASSWORD", dovecot::PASSWORD)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let collect = |from: Box<dyn std::io::Read + Send>| {
+            let buf = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+            let to = buf.clone();
+            std::thread::spawn(move || {
+                use std::io::BufRead;
+                for line in std::io::BufReader::new(from).lines() {
+                    let Ok(line) = line else { break };
+                    let mut b = to.lock().unwrap();
+                    b.push_str(&line);
+                    b.push('\n');
+                }
+            });
+            buf
+        };
+        let out = collect(Box::new(child.stdout.take().unwrap()));
+        let err = collect(Box::new(child.stderr.take().unwrap()));
+        Watcher { child, out, err }
+    }
+
+    fn text(&self) -> String {
+        format!(
+            "--- stdout\n{}--- stderr\n{}",
+            self.out.lock().unwrap(),
+            self.err.lock().unwrap()
+        )
+    }
+
+    /// Waits up to `secs` for `done`, failing with `what` and the output.
+    fn wait_for(&mut self, secs: u64, what: &str, mut done: impl FnMut(&Watcher) -> bool) {
+        let started = std::time::Instant::now();
+        while !done(self) {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("exited ({status}) waiting for {what}:\n{}", self.text());
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(secs),
+                "no {what} within {secs} s:\n{}",
+                self.text()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    /// Sends `signal` (TERM, INT); the exit status and the whole output.
+    fn stop(mut self, signal: &str) -> (std::process::ExitStatus, String) {
+        let o = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s;
+            }
+            if started.elapsed() > std::time::Duration::from_secs(15) {
+                let _ = self.child.kill();
+                panic!("still running 15 s after SIG{signal}:\n{}", self.text());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        // Let the readers reach the end of the pipes.
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        (status, self.text())
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One hard bounce for `rcpt`, as a file of its own to APPEND.
+fn one_bounce(p: &Project, name: &str, rcpt: &str) -> PathBuf {
+    let dir = p.path().join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("1.eml"),
+        dsn(
+            &format!("{name}@mx.reader.example"),
+            rcpt,
+            "5.1.1",
+            "550 5.1.1 unknown user",
+            "<x@elsewhere.example>",
+        ),
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn watch_reads_new_mail_as_it_arrives_and_ends_cleanly_on_sigterm() {
+    let imap_dir = tempfile::tempdir().unwrap();
+    let Some(server) = Dovecot::start(imap_dir.path(), "") else {
+        return;
+    };
+    let p = Project::new(&["gone@reader.example", "left@reader.example"], "");
+    let first = one_bounce(&p, "first", "gone@reader.example");
+    let second = one_bounce(&p, "second", "left@reader.example");
+    // One message is there before the start: read first, then watched.
+    server.append_dir("INBOX", &first);
+    let mut w = Watcher::start(&p, &server.url("INBOX"), &[]);
+    w.wait_for(10, "the mailbox read and IDLE started", |w| {
+        w.err
+            .lock()
+            .unwrap()
+            .contains("waiting for new mail (IDLE)")
+    });
+    assert!(w
+        .out
+        .lock()
+        .unwrap()
+        .contains("hard-bounce gone@reader.example"));
+    assert_eq!(server.files_in("letterpress.processed"), 1);
+
+    // New mail while it idles: recorded and filed within seconds (the
+    // renewal is 25 minutes away, so only IDLE's news can wake it).
+    let appended = std::time::Instant::now();
+    server.append_dir("INBOX", &second);
+    w.wait_for(5, "the second bounce filed", |_| {
+        server.files_in("letterpress.processed") == 2
+    });
+    assert!(w
+        .out
+        .lock()
+        .unwrap()
+        .contains("hard-bounce left@reader.example"));
+    assert_eq!(events(&p), 2, "{}", w.text());
+    assert_eq!(server.count("INBOX"), 0);
+    eprintln!(
+        "note: the appended bounce was filed {:?} after APPEND",
+        appended.elapsed()
+    );
+
+    let (status, out) = w.stop("TERM");
+    assert!(status.success(), "{status}:\n{out}");
+    assert!(
+        out.contains("2 messages: 2 hard bounces, 0 soft bounces"),
+        "{out}"
+    );
+    assert!(!out.contains(dovecot::PASSWORD), "{out}");
+    // DONE, then LOGOUT: Dovecot logs a logout, not a dropped connection.
+    let log = std::fs::read_to_string(imap_dir.path().join("dovecot.log")).unwrap();
+    let sessions: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("imap(bounces)"))
+        .collect();
+    let last = sessions.last().copied().unwrap_or_default();
+    assert!(last.contains("Logged out"), "{last}\n{log}");
+}
+
+#[test]
+fn watch_without_idle_polls_and_reconnects_after_a_dropped_connection() {
+    let imap_dir = tempfile::tempdir().unwrap();
+    // A server announcing no IDLE: letterpress polls (it reads the
+    // capability, it does not guess).
+    let Some(server) = Dovecot::start(
+        imap_dir.path(),
+        "protocol imap {\n  imap_capability = IMAP4rev1 LITERAL+ SASL-IR UIDPLUS MOVE\n}",
+    ) else {
+        return;
+    };
+    let p = Project::new(&["gone@reader.example", "left@reader.example"], "");
+    let mut w = Watcher::start(&p, &server.url("INBOX"), &["--poll-seconds", "1"]);
+    w.wait_for(10, "polling", |w| {
+        w.err
+            .lock()
+            .unwrap()
+            .contains("has no IDLE; looking for new mail every 1 s")
+    });
+    server.append_dir("INBOX", &one_bounce(&p, "first", "gone@reader.example"));
+    w.wait_for(5, "the polled bounce filed", |_| {
+        server.files_in("letterpress.processed") == 1
+    });
+
+    // The server drops every session of the user: letterpress says so and
+    // connects again, then reads what arrives next.
+    let kick = Command::new("/usr/bin/doveadm")
+        .arg("-c")
+        .arg(imap_dir.path().join("dovecot.conf"))
+        .args(["kick", dovecot::USER])
+        .output()
+        .unwrap();
+    assert!(
+        kick.status.success(),
+        "{}",
+        String::from_utf8_lossy(&kick.stderr)
+    );
+    w.wait_for(15, "a reconnection", |w| {
+        w.err
+            .lock()
+            .unwrap()
+            .contains("reconnected to imap://bounces@127.0.0.1")
+    });
+    assert!(
+        w.err.lock().unwrap().contains("connecting again in 1 s"),
+        "{}",
+        w.text()
+    );
+    server.append_dir("INBOX", &one_bounce(&p, "second", "left@reader.example"));
+    w.wait_for(5, "the bounce after the reconnection filed", |_| {
+        server.files_in("letterpress.processed") == 2
+    });
+
+    let (status, out) = w.stop("INT");
+    assert!(status.success(), "{status}:\n{out}");
+    assert!(out.contains("2 messages: 2 hard bounces"), "{out}");
+    assert!(!out.contains(dovecot::PASSWORD), "{out}");
+    assert_eq!(events(&p), 2);
+}
+
+#[test]
+fn watch_renews_idle_and_still_hears_new_mail() {
+    let imap_dir = tempfile::tempdir().unwrap();
+    let Some(server) = Dovecot::start(imap_dir.path(), "") else {
+        return;
+    };
+    let p = Project::new(&["gone@reader.example"], "");
+    // IDLE ended and re-issued every second: a few renewals, then mail.
+    let mut w = Watcher::start(&p, &server.url("INBOX"), &["--idle-seconds", "1"]);
+    w.wait_for(10, "IDLE started", |w| {
+        w.err
+            .lock()
+            .unwrap()
+            .contains("waiting for new mail (IDLE)")
+    });
+    std::thread::sleep(std::time::Duration::from_millis(3500));
+    server.append_dir("INBOX", &one_bounce(&p, "late", "gone@reader.example"));
+    w.wait_for(5, "the bounce filed", |_| {
+        server.files_in("letterpress.processed") == 1
+    });
+    let (status, out) = w.stop("TERM");
+    assert!(status.success(), "{status}:\n{out}");
+    assert!(out.contains("1 messages: 1 hard bounces"), "{out}");
+    // Two logins in all, letterpress's and the APPEND's: renewing IDLE is
+    // not reconnecting.
+    let log = std::fs::read_to_string(imap_dir.path().join("dovecot.log")).unwrap();
+    assert_eq!(log.matches("Login: user=<bounces>").count(), 2, "{log}");
+}
+
 /// A host name other than `localhost` that /etc/hosts maps to 127.0.0.1.
 fn loopback_alias() -> Option<String> {
     let hosts = std::fs::read_to_string("/etc/hosts").ok()?;

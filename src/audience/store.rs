@@ -1306,8 +1306,8 @@ mod tests {
     fn a_batch_of_reports_is_marked_like_one_at_a_time() {
         let (_d, store) = fresh();
         use EventKind::*;
-        let hard = [ev("a@x.example", HardBounce, Source::Bounce, 10)];
-        let soft_ev = [ev("b@x.example", SoftBounce, Source::Bounce, 11)];
+        let hard = [ev("a@x.example", HardBounce, Source::Mailbox, 10)];
+        let soft_ev = [ev("b@x.example", SoftBounce, Source::Mailbox, 11)];
         let soft = [(key("b@x.example"), "issue-1".to_string())];
         assert!(store.record_report("mid:old", &hard, &[]).unwrap());
         let r = |report, events, soft| ReportRecord {
