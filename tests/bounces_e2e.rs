@@ -882,6 +882,50 @@ fn imap_killed_mid_batch_then_run_again_counts_each_report_once_and_files_all() 
 }
 
 #[test]
+fn many_batches_are_filed_on_one_connection_when_a_second_is_refused() {
+    let imap_dir = tempfile::tempdir().unwrap();
+    // One connection per user and address: the filing connection is
+    // refused, and the reading one files everything once it has read it.
+    let Some(server) = Dovecot::start(
+        imap_dir.path(),
+        "protocol imap {\n  mail_max_userip_connections = 1\n}",
+    ) else {
+        return;
+    };
+    let p = Project::new(&["gone@reader.example"], "");
+    const N: usize = 1100;
+    for i in 0..N {
+        p.drop_mail(
+            &format!("{i:05}.eml"),
+            &dsn(
+                &format!("c{i}@mx.reader.example"),
+                "gone@reader.example",
+                "5.1.1",
+                "550 5.1.1 unknown user",
+                "<x@elsewhere.example>",
+            ),
+        );
+    }
+    server.deliver_dir(&p.mail());
+    let o = p
+        .command(&["bounces", "--imap", &server.url("INBOX")])
+        .env("LETTERPRESS_IMAP_PASSWORD", dovecot::PASSWORD)
+        .output()
+        .unwrap();
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(
+        out.contains(&format!("{N} messages: {N} hard bounces")),
+        "{out}"
+    );
+    assert_eq!(events(&p), N);
+    assert_eq!(server.count("INBOX"), 0);
+    assert_eq!(server.count("letterpress.processed"), N);
+    let log = std::fs::read_to_string(imap_dir.path().join("dovecot.log")).unwrap();
+    assert!(log.contains("Maximum number of connections"), "{log}");
+}
+
+#[test]
 fn soft_bounces_in_one_imap_batch_are_decided_as_one_by_one() {
     let imap_dir = tempfile::tempdir().unwrap();
     let Some(server) = Dovecot::start(imap_dir.path(), "") else {

@@ -50,8 +50,8 @@ pub enum Filing<'a> {
     NeedsLook(&'a str),
 }
 
-/// How many messages one FETCH asks for.
-const BATCH: usize = 500;
+/// How many messages one FETCH asks for (and one transaction commits).
+pub const BATCH: usize = 500;
 
 /// How the connection is protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -241,17 +241,20 @@ impl Run {
     /// each batch is classified and committed in one transaction while the
     /// next is fetched, then filed (counted ones to `folders.processed`,
     /// unrecognised ones to `folders.needs_look`), never before its commit.
-    /// Folders are created if missing; without MOVE, messages are flagged
-    /// in place. `progress` hears of each message.
+    /// With more than one batch, filing runs on a second connection (opened
+    /// with `connect`) beside the fetching; if the server refuses it, the
+    /// reading connection files everything once it has read it all. Folders are created if missing; without MOVE,
+    /// messages are flagged in place. `progress` hears of each message.
     pub async fn drain(
         &mut self,
+        connect: &Connect,
         mailbox: &mut Mailbox,
         folders: &Folders,
         progress: &mut dyn FnMut(Progress<'_>),
     ) -> Result<()> {
         prepare(mailbox, folders, progress).await?;
         let (_never, stop) = watch::channel(false);
-        self.drain_prepared(mailbox, folders, &stop, progress)
+        self.drain_prepared(connect, mailbox, folders, &stop, progress)
             .await
             .map_err(DrainError::into_error)
     }
@@ -260,13 +263,72 @@ impl Run {
     /// `stop` holds true.
     async fn drain_prepared(
         &mut self,
+        connect: &Connect,
         mailbox: &mut Mailbox,
         folders: &Folders,
         stop: &watch::Receiver<bool>,
         progress: &mut dyn FnMut(Progress<'_>),
     ) -> std::result::Result<(), DrainError> {
         let uids = mailbox.uids().await.map_err(DrainError::Mailbox)?;
-        let mut batches = imap::batches(&uids);
+        if uids.len() <= imap::BATCH {
+            // One batch: nothing to overlap.
+            return self
+                .read_batches(mailbox, &uids, stop, progress, Sink::Here(folders))
+                .await;
+        }
+        // Batches committed on the reading side are handed to a second
+        // connection (opened while the first batch is fetched), which files
+        // them while the next ones are fetched.
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Filed>();
+        let filing = async {
+            let Ok(mut second) = Mailbox::open(connect).await else {
+                // Refused (a per-user connection limit?): keep the batches
+                // for the reading connection, once it is done.
+                let mut left = Vec::new();
+                while let Some(batch) = rx.recv().await {
+                    left.push(batch);
+                }
+                return Ok(left);
+            };
+            let mut filed = Ok(());
+            while let Some(batch) = rx.recv().await {
+                filed = file(&mut second, &batch, folders).await;
+                if filed.is_err() {
+                    break;
+                }
+            }
+            second.logout().await;
+            filed.map(|()| Vec::new())
+        };
+        let reading = async {
+            let r = self
+                .read_batches(mailbox, &uids, stop, progress, Sink::Filer(&tx))
+                .await;
+            // Every committed batch is handed over: let the filer finish.
+            drop(tx);
+            r
+        };
+        let (read, filed) = tokio::join!(reading, filing);
+        for batch in filed.map_err(DrainError::Mailbox)? {
+            file(mailbox, &batch, folders)
+                .await
+                .map_err(DrainError::Mailbox)?;
+        }
+        read
+    }
+
+    /// Fetches `uids` batch by batch on `mailbox`, judging and committing
+    /// each on another thread while the next is fetched; each committed
+    /// batch goes to `sink`.
+    async fn read_batches(
+        &mut self,
+        mailbox: &mut Mailbox,
+        uids: &[u32],
+        stop: &watch::Receiver<bool>,
+        progress: &mut dyn FnMut(Progress<'_>),
+        sink: Sink<'_>,
+    ) -> std::result::Result<(), DrainError> {
+        let mut batches = imap::batches(uids);
         let mut next = match batches.next() {
             Some(b) => Some(mailbox.fetch(b).await.map_err(DrainError::Mailbox)?),
             None => None,
@@ -302,25 +364,24 @@ impl Run {
                 .map_err(|e| DrainError::Other(Error::Usage(format!("bounces: {e}"))))?
                 .map_err(DrainError::Other)?;
             // Committed: now, and only now, file them.
-            let mut done = Vec::new();
-            let mut look = Vec::new();
+            let mut batch = Filed::default();
             for (uid, o) in uids.into_iter().zip(&outcomes) {
                 self.tally.add(o);
                 progress(Progress::Message(o));
                 match o.processed {
-                    Processed::NeedsLook(_) => look.push(uid),
-                    _ => done.push(uid),
+                    Processed::NeedsLook(_) => batch.look.push(uid),
+                    _ => batch.done.push(uid),
                 }
             }
-            next = fetched_next.map_err(DrainError::Mailbox)?;
-            mailbox
-                .file(&done, Filing::Processed(&folders.processed))
-                .await
-                .map_err(DrainError::Mailbox)?;
-            mailbox
-                .file(&look, Filing::NeedsLook(&folders.needs_look))
-                .await
-                .map_err(DrainError::Mailbox)?;
+            let fetched_next = fetched_next.map_err(DrainError::Mailbox);
+            match sink {
+                Sink::Here(folders) => file(mailbox, &batch, folders).await,
+                Sink::Filer(tx) => tx
+                    .send(batch)
+                    .map_err(|_| Error::Usage("the filing connection ended".into())),
+            }
+            .map_err(DrainError::Mailbox)?;
+            next = fetched_next?;
         }
         Ok(())
     }
@@ -376,7 +437,7 @@ impl Run {
                         .await
                         .map_err(DrainError::Mailbox)?;
                 }
-                self.drain_prepared(&mut mailbox, folders, &stop, progress)
+                self.drain_prepared(connect, &mut mailbox, folders, &stop, progress)
                     .await
             }
             .await;
@@ -434,6 +495,32 @@ impl Run {
         }
         (backoff * 2).min(settings.max_backoff.max(Duration::from_secs(1)))
     }
+}
+
+/// One committed batch's UIDs, by where they go.
+#[derive(Debug, Default)]
+struct Filed {
+    done: Vec<u32>,
+    look: Vec<u32>,
+}
+
+/// Where [`Run::read_batches`] sends a committed batch.
+#[derive(Clone, Copy)]
+enum Sink<'a> {
+    /// Filed on the reading connection, before the next batch is read.
+    Here(&'a Folders),
+    /// Handed to the filing connection.
+    Filer(&'a tokio::sync::mpsc::UnboundedSender<Filed>),
+}
+
+/// Files one committed batch on `mailbox`.
+async fn file(mailbox: &mut Mailbox, batch: &Filed, folders: &Folders) -> Result<()> {
+    mailbox
+        .file(&batch.done, Filing::Processed(&folders.processed))
+        .await?;
+    mailbox
+        .file(&batch.look, Filing::NeedsLook(&folders.needs_look))
+        .await
 }
 
 /// Makes the folders (or says the server cannot MOVE).

@@ -162,7 +162,8 @@ async fn from_imap(
     let mut mailbox = Mailbox::open(connect).await?;
     let mut progress = |p: Progress<'_>| printer.progress(p);
     if !args.watch {
-        run.drain(&mut mailbox, &folders, &mut progress).await?;
+        run.drain(connect, &mut mailbox, &folders, &mut progress)
+            .await?;
         mailbox.logout().await;
         return Ok(());
     }
