@@ -1249,6 +1249,117 @@ fn watch_renews_idle_and_still_hears_new_mail() {
     assert_eq!(log.matches("Login: user=<bounces>").count(), 2, "{log}");
 }
 
+#[test]
+fn imaps_and_starttls_read_the_mailbox_and_an_untrusted_certificate_is_refused() {
+    let certs = tempfile::tempdir().unwrap();
+    // STARTTLS is used (and required) off loopback only: reach Dovecot
+    // through a host name /etc/hosts maps to 127.0.0.1, named in the
+    // certificate too, so no traffic leaves the machine's loopback.
+    let alias = loopback_alias();
+    let names: Vec<&str> = alias.iter().map(String::as_str).collect();
+    if !common::certificates_for(certs.path(), &names) {
+        return;
+    }
+    let imap_dir = tempfile::tempdir().unwrap();
+    let Some(server) = Dovecot::start_tls(imap_dir.path(), "", certs.path()) else {
+        return;
+    };
+    let ca = certs.path().join("ca.pem");
+    let trusted = Project::new(
+        &["gone@reader.example", "left@reader.example"],
+        &format!(
+            "\n[bounces]\nimap_ca_file = {:?}\n",
+            ca.display().to_string()
+        ),
+    );
+    let run = |p: &Project, url: &str| {
+        p.command(&["bounces", "--imap", url, "--show-addresses"])
+            .env("LETTERPRESS_IMAP_PASSWORD", dovecot::PASSWORD)
+            .output()
+            .unwrap()
+    };
+    let tls_logins = || {
+        std::fs::read_to_string(imap_dir.path().join("dovecot.log"))
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains("Login: user=<bounces>") && l.contains(", TLS,"))
+            .count()
+    };
+
+    // imaps://: TLS from the first byte, the test CA trusted by the key.
+    server.append_dir(
+        "INBOX",
+        &one_bounce(&trusted, "first", "gone@reader.example"),
+    );
+    let o = run(
+        &trusted,
+        &format!("imaps://bounces@localhost:{}/INBOX", server.imaps_port),
+    );
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("hard-bounce gone@reader.example"), "{out}");
+    assert!(out.contains("1 messages: 1 hard bounces"), "{out}");
+    assert_eq!(tls_logins(), 1, "the login was not over TLS");
+    assert_eq!(server.count("letterpress.processed"), 1);
+
+    // imap:// with a successful STARTTLS.
+    if let Some(alias) = &alias {
+        server.append_dir(
+            "INBOX",
+            &one_bounce(&trusted, "second", "left@reader.example"),
+        );
+        let o = run(
+            &trusted,
+            &format!("imap://bounces@{alias}:{}/INBOX", server.port),
+        );
+        let out = text(&o);
+        assert!(o.status.success(), "{out}");
+        assert!(out.contains("hard-bounce left@reader.example"), "{out}");
+        assert_eq!(tls_logins(), 2, "the STARTTLS login was not over TLS");
+        assert_eq!(server.count("letterpress.processed"), 2);
+    } else {
+        eprintln!(
+            "note: no /etc/hosts name for 127.0.0.1 besides localhost; STARTTLS is not exercised"
+        );
+    }
+
+    // Without the key, the test CA is nobody's: refused before LOGIN, with
+    // the URL and the key to set.
+    let untrusted = Project::new(&["gone@reader.example"], "");
+    let url = format!("imaps://bounces@localhost:{}/INBOX", server.imaps_port);
+    let o = run(&untrusted, &url);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains(&url), "{out}");
+    assert!(out.contains("[bounces] imap_ca_file"), "{out}");
+    assert!(!out.contains(dovecot::PASSWORD), "{out}");
+    assert_eq!(
+        out.lines().filter(|l| l.contains("error")).count(),
+        1,
+        "{out}"
+    );
+    if let Some(alias) = &alias {
+        let o = run(
+            &untrusted,
+            &format!("imap://bounces@{alias}:{}/INBOX", server.port),
+        );
+        let out = text(&o);
+        assert_eq!(o.status.code(), Some(1), "{out}");
+        assert!(out.contains("[bounces] imap_ca_file"), "{out}");
+    }
+    assert_eq!(tls_logins(), if alias.is_some() { 2 } else { 1 });
+
+    // A key naming a file that is not there says which.
+    let missing = Project::new(
+        &["gone@reader.example"],
+        "\n[bounces]\nimap_ca_file = \"no-such-ca.pem\"\n",
+    );
+    let o = run(&missing, &url);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("no-such-ca.pem"), "{out}");
+}
+
 /// A host name other than `localhost` that /etc/hosts maps to 127.0.0.1.
 fn loopback_alias() -> Option<String> {
     let hosts = std::fs::read_to_string("/etc/hosts").ok()?;
