@@ -61,9 +61,11 @@ PY
 # End to end over IMAP (goal: at most 1.5x a bare imaplib fetch): the same
 # messages in a real Dovecot's INBOX; first Python's imaplib only fetches
 # them all (UID FETCH BODY.PEEK[] in batches of 500, as letterpress does),
-# then `letterpress bounces --imap` fetches, classifies, commits each result
-# to the store and moves every message out. Needs dovecot-imapd and root
-# (Dovecot's mail processes run as the dovecot user).
+# then `letterpress bounces --imap` fetches, classifies, commits each batch
+# to the store (one transaction per batch of 500) and moves every message
+# out (UID MOVE, on a second connection while the next batch is fetched).
+# Needs dovecot-imapd and root (Dovecot's mail processes run as the dovecot
+# user).
 if [ ! -x /usr/sbin/dovecot ] || [ "$(id -u)" != 0 ]; then
     echo "== IMAP: skipped (needs /usr/sbin/dovecot and root)"
     exit 0

@@ -6,9 +6,16 @@
 //! loopback address. The password comes from [`PASSWORD_ENV`] or
 //! `[bounces] imap_password_command`, never from the URL.
 //!
+//! The server's certificate must verify against the public web roots, or
+//! against the CA named by `[bounces] imap_ca_file` (a private CA, a
+//! self-signed server); a failed check names that key ([`Connect`]).
+//!
 //! [`Mailbox`] fetches messages in batches (by UID, `BODY.PEEK[]`, so nothing
 //! is marked read by fetching) and files them away only when told, which
-//! the caller does after each result is committed to the store.
+//! the caller ([`super::run`]) does after each result is committed to the
+//! store. [`Mailbox::wait`] waits for new mail: IDLE (RFC 2177) when the
+//! server announces it, re-issued before its 29 minutes run out, else a
+//! NOOP poll.
 
 use std::fmt;
 use std::io;

@@ -1,5 +1,5 @@
 //! One run of `letterpress bounces`: messages (from files or the bounce
-//! mailbox) → [`classify`](super::classify) → [`policy`](super::policy) →
+//! mailbox) → [`super::classify`] → [`super::policy`] →
 //! the store → filed, and a [`Tally`] of what they did.
 //!
 //! The rule that makes a run safe to kill at any moment: a message's result

@@ -58,14 +58,14 @@ pub struct Args {
 
     /// With --watch, when the server does not announce IDLE: look for new
     /// mail every this many seconds (1 to 86400).
-    #[arg(long, value_name = "SECONDS", default_value_t = 60,
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, requires = "watch",
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub poll_seconds: u64,
 
     /// With --watch: end and re-issue IDLE after this many seconds without
     /// news (servers may log an IDLE client off after 30 minutes; lower it
     /// where a firewall drops quiet connections sooner). 1 to 1740.
-    #[arg(long, value_name = "SECONDS", default_value_t = 1500,
+    #[arg(long, value_name = "SECONDS", default_value_t = 1500, requires = "watch",
           value_parser = clap::value_parser!(u64).range(1..=1740))]
     pub idle_seconds: u64,
 
