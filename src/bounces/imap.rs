@@ -363,6 +363,9 @@ impl Mailbox {
             .await
             .map_err(step("connecting"))?
             .map_err(|e| fail("could not connect", &e))?;
+        // Commands go out in several small writes: do not let Nagle hold
+        // them back waiting for an ACK.
+        let _ = tcp.set_nodelay(true);
         let tls = |tcp: TcpStream| async move {
             let name = rustls_pki_types::ServerName::try_from(url.host.clone())
                 .map_err(|e| fail("bad host name for TLS", &e))?;
