@@ -410,7 +410,8 @@ impl Run {
     /// same commit-then-file rule. A dropped connection is reopened with
     /// `connect`, waiting 1 s, 2 s, 4 s… up to `settings.max_backoff`
     /// between attempts. Returns (after DONE and LOGOUT) once `stop` turns
-    /// true; an error that is not the connection's (the store's) ends it.
+    /// true; an error that is not the connection's (the store's), or a
+    /// folder that cannot be made at the start, ends it.
     pub async fn watch(
         &mut self,
         connect: &Connect,
@@ -420,8 +421,12 @@ impl Run {
         mut stop: watch::Receiver<bool>,
         progress: &mut dyn FnMut(Progress<'_>),
     ) -> Result<()> {
+        // A folder that cannot be made is the user's to fix, not the
+        // connection's: that ends the run before watching starts.
+        let mut mailbox = mailbox;
+        prepare(&mut mailbox, folders, progress).await?;
         let mut open = Some(mailbox);
-        let mut prepared = false;
+        let mut prepared = true;
         let mut backoff = Duration::from_secs(1);
         loop {
             if *stop.borrow() {
