@@ -4,7 +4,8 @@
 # cycled), beside flufl.bounce (Mailman's detector, Python) classifying the
 # same files in the same run. Target: >= 5,000 messages/s.
 #
-# Usage: bash bench/bounces.sh          Env: COUNT (default 10000)
+# Usage: bash bench/bounces.sh          Env: COUNT (default 10000),
+#        LETTERPRESS_BIN (a release binary to measure instead of building one)
 # Needs: python3 with pip and flufl.bounce (pip install flufl.bounce).
 set -euo pipefail
 
@@ -30,10 +31,15 @@ for i in range(n):
 PY
 echo "== $COUNT messages ($(du -sh "$WORK/mail" | cut -f1)) from $(ls "$SAMPLES" | grep -c '\.txt$') samples"
 
-cargo build --release --quiet
+if [ -n "${LETTERPRESS_BIN:-}" ]; then
+    LP=$LETTERPRESS_BIN
+else
+    cargo build --release --quiet
+    LP=$TARGET/release/letterpress
+fi
 # The shipped config only lets the command start; --dry-run reads nothing else.
 echo "== letterpress (parse time only, files already read):"
-"$TARGET/release/letterpress" --config "$ROOT/letterpress.toml" bounces --dry-run "$WORK/mail" 2>&1 >/dev/null | tail -1
+"$LP" --config "$ROOT/letterpress.toml" bounces --dry-run "$WORK/mail" 2>&1 >/dev/null | tail -1
 
 echo "== flufl.bounce 6.0.0 (all_failures, files already read):"
 python3 - "$WORK/mail" <<'PY'
@@ -55,9 +61,11 @@ PY
 # End to end over IMAP (goal: at most 1.5x a bare imaplib fetch): the same
 # messages in a real Dovecot's INBOX; first Python's imaplib only fetches
 # them all (UID FETCH BODY.PEEK[] in batches of 500, as letterpress does),
-# then `letterpress bounces --imap` fetches, classifies, commits each result
-# to the store and moves every message out. Needs dovecot-imapd and root
-# (Dovecot's mail processes run as the dovecot user).
+# then `letterpress bounces --imap` fetches, classifies, commits each batch
+# to the store (one transaction per batch of 500) and moves every message
+# out (UID MOVE, on a second connection while the next batch is fetched).
+# Needs dovecot-imapd and root (Dovecot's mail processes run as the dovecot
+# user).
 if [ ! -x /usr/sbin/dovecot ] || [ "$(id -u)" != 0 ]; then
     echo "== IMAP: skipped (needs /usr/sbin/dovecot and root)"
     exit 0
@@ -139,7 +147,7 @@ sed "s|^templates = .*|templates = \"$ROOT/templates\"|" "$ROOT/letterpress.toml
 printf '[[subscriber]]\nemail = "reader@example.com"\n' >"$PROJECT/subscribers.toml"
 echo "== letterpress bounces --imap (fetch, classify, commit, move every message):"
 start=$(date +%s.%N)
-LETTERPRESS_IMAP_PASSWORD=bench "$TARGET/release/letterpress" --config "$PROJECT/letterpress.toml" \
+LETTERPRESS_IMAP_PASSWORD=bench "$LP" --config "$PROJECT/letterpress.toml" \
     bounces --imap "imap://bounces@127.0.0.1:$PORT/INBOX" 2>/dev/null | grep ' messages: ' 
 end=$(date +%s.%N)
 python3 -c "print(f'took {$end - $start:.3f} s')"

@@ -73,6 +73,11 @@ pub struct Bounces {
     /// (`bounces --imap`), used when `LETTERPRESS_IMAP_PASSWORD` is not set.
     #[serde(default)]
     pub imap_password_command: Option<String>,
+    /// The CA certificate (PEM) that signed the IMAP server's certificate,
+    /// for a private CA or a self-signed server (`bounces --imap`); the
+    /// public web roots are trusted either way. Relative to this file.
+    #[serde(default)]
+    pub imap_ca_file: Option<PathBuf>,
 }
 
 impl Default for Bounces {
@@ -81,6 +86,7 @@ impl Default for Bounces {
             soft_bounce_limit: default_soft_bounce_limit(),
             return_path: None,
             imap_password_command: None,
+            imap_ca_file: None,
         }
     }
 }

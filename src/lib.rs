@@ -40,6 +40,7 @@
 //!   merged into `subscribers.toml`, never re-subscribing anyone; suppressions go to the store.
 //! - [`bounces`]: what comes back by mail (DSNs, ARF complaints, auto-replies, unsubscribe requests), classified and
 //!   attributed (VERP tag, named recipient, Message-ID) into audience-store events.
+//!   [`bounces::run`] is the run protocol: files or the IMAP mailbox (once, or watched with IDLE), commit then file.
 //! - [`send`]: delivery over SMTP: one connection per worker, rate limits, retries, a crash-safe journal, the report;
 //!   [`send::campaign`] is the list-send protocol around it (journal start/end, who is skipped, hard bounces).
 //! - [`listen`]: `letterpress listen`, the public service behind every unsubscribe URL (pages, one-click, the events export)

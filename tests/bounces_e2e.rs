@@ -801,6 +801,577 @@ fn a_server_without_move_gets_messages_flagged_in_place_and_skipped_next_time() 
     assert!(text(&o).contains("0 messages:"), "{}", text(&o));
 }
 
+/// The `events: N in` count of `letterpress audience`.
+fn events(p: &Project) -> usize {
+    let o = p.cmd(&["audience"]);
+    text(&o)
+        .lines()
+        .find_map(|l| l.strip_prefix("events: "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn imap_killed_mid_batch_then_run_again_counts_each_report_once_and_files_all() {
+    let imap_dir = tempfile::tempdir().unwrap();
+    let Some(server) = Dovecot::start(imap_dir.path(), "") else {
+        return;
+    };
+    let p = Project::new(&["gone@reader.example"], "");
+    // Several FETCH batches' worth, so the kill lands after some were
+    // committed and filed and before the last.
+    // One in a hundred is junk, for a person to read.
+    const N: usize = 3000;
+    const JUNK: usize = N / 100;
+    for i in 0..N {
+        let raw = if i % 100 == 7 {
+            format!("From: someone@else.example\r\nSubject: hello {i}\r\n\r\nHiring?\r\n")
+        } else {
+            dsn(
+                &format!("k{i}@mx.reader.example"),
+                "gone@reader.example",
+                "5.1.1",
+                "550 5.1.1 unknown user",
+                "<x@elsewhere.example>",
+            )
+        };
+        p.drop_mail(&format!("{i:05}.eml"), &raw);
+    }
+    server.deliver_dir(&p.mail());
+    assert_eq!(server.count("INBOX"), N);
+    let url = server.url("INBOX");
+    let mut child = p
+        .command(&["bounces", "--imap", &url])
+        .env("LETTERPRESS_IMAP_PASSWORD", dovecot::PASSWORD)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it without warning as soon as the first batch is filed: the
+    // next batch is being fetched, classified or committed.
+    let started = std::time::Instant::now();
+    while server.files_in("letterpress.processed") == 0 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "nothing was filed in a minute"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let _ = child.kill();
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "the first run finished before the kill");
+    let before = events(&p);
+    assert!(
+        0 < before && before < N - JUNK,
+        "{before} counted before the kill"
+    );
+    // Nothing is filed that was not committed.
+    assert!(
+        server.count("letterpress.processed") <= before,
+        "filed more than were committed"
+    );
+
+    let run = || {
+        p.command(&["bounces", "--imap", &url])
+            .env("LETTERPRESS_IMAP_PASSWORD", dovecot::PASSWORD)
+            .output()
+            .unwrap()
+    };
+    let o = run();
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert_eq!(
+        events(&p),
+        N - JUNK,
+        "each report counted exactly once:\n{out}"
+    );
+    assert_eq!(server.count("INBOX"), 0);
+    assert_eq!(server.count("letterpress.processed"), N - JUNK);
+    assert_eq!(server.count("letterpress.needs-a-look"), JUNK);
+    let o = run();
+    assert!(text(&o).contains("0 messages:"), "{}", text(&o));
+}
+
+#[test]
+fn many_batches_are_filed_on_one_connection_when_a_second_is_refused() {
+    let imap_dir = tempfile::tempdir().unwrap();
+    // One connection per user and address: the filing connection is
+    // refused, and the reading one files everything once it has read it.
+    let Some(server) = Dovecot::start(
+        imap_dir.path(),
+        "protocol imap {\n  mail_max_userip_connections = 1\n}",
+    ) else {
+        return;
+    };
+    let p = Project::new(&["gone@reader.example"], "");
+    const N: usize = 1100;
+    for i in 0..N {
+        p.drop_mail(
+            &format!("{i:05}.eml"),
+            &dsn(
+                &format!("c{i}@mx.reader.example"),
+                "gone@reader.example",
+                "5.1.1",
+                "550 5.1.1 unknown user",
+                "<x@elsewhere.example>",
+            ),
+        );
+    }
+    server.deliver_dir(&p.mail());
+    let o = p
+        .command(&["bounces", "--imap", &server.url("INBOX")])
+        .env("LETTERPRESS_IMAP_PASSWORD", dovecot::PASSWORD)
+        .output()
+        .unwrap();
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(
+        out.contains(&format!("{N} messages: {N} hard bounces")),
+        "{out}"
+    );
+    assert_eq!(events(&p), N);
+    assert_eq!(server.count("INBOX"), 0);
+    assert_eq!(server.count("letterpress.processed"), N);
+    let log = std::fs::read_to_string(imap_dir.path().join("dovecot.log")).unwrap();
+    assert!(log.contains("Maximum number of connections"), "{log}");
+}
+
+#[test]
+fn soft_bounces_in_one_imap_batch_are_decided_as_one_by_one() {
+    let imap_dir = tempfile::tempdir().unwrap();
+    let Some(server) = Dovecot::start(imap_dir.path(), "") else {
+        return;
+    };
+    // Two soft bounces of one reader on two distinct issues (named by the
+    // originals' Message-IDs), in one batch: with a limit of 2 the second
+    // suppresses, exactly as reading them one at a time does.
+    let p = Project::new(
+        &["full@reader.example"],
+        "\n[bounces]\nsoft_bounce_limit = 2\n",
+    );
+    for (i, original) in ["<issue-a@news.example>", "<issue-b@news.example>"]
+        .iter()
+        .enumerate()
+    {
+        p.drop_mail(
+            &format!("{i}.eml"),
+            &dsn(
+                &format!("s{i}@mx.reader.example"),
+                "full@reader.example",
+                "4.2.2",
+                "452 4.2.2 Mailbox full",
+                original,
+            ),
+        );
+    }
+    let files = p.bounces();
+    let from_files = text(&files);
+    assert!(
+        from_files.contains("soft bounces on 2 distinct issues"),
+        "{from_files}"
+    );
+
+    let p2 = Project::new(
+        &["full@reader.example"],
+        "\n[bounces]\nsoft_bounce_limit = 2\n",
+    );
+    server.append_dir("INBOX", &p.mail());
+    let o = p2
+        .command(&[
+            "bounces",
+            "--imap",
+            &server.url("INBOX"),
+            "--show-addresses",
+        ])
+        .env("LETTERPRESS_IMAP_PASSWORD", dovecot::PASSWORD)
+        .output()
+        .unwrap();
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("soft bounces on 2 distinct issues"), "{out}");
+    assert!(
+        out.contains("2 messages: 1 hard bounces, 2 soft bounces"),
+        "{out}"
+    );
+    assert!(
+        from_files.contains("2 messages: 1 hard bounces, 2 soft bounces"),
+        "{from_files}"
+    );
+}
+
+/// `bounces --imap … --watch` running, its output collected as it comes.
+struct Watcher {
+    child: std::process::Child,
+    out: std::sync::Arc<std::sync::Mutex<String>>,
+    err: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Watcher {
+    fn start(p: &Project, url: &str, extra: &[&str]) -> Watcher {
+        let mut args = vec!["bounces", "--imap", url, "--watch", "--show-addresses"];
+        args.extend_from_slice(extra);
+        let mut child = p
+            .command(&args)
+            .env("LETTERPRESS_IMAP_PASSWORD", dovecot::PASSWORD)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let collect = |from: Box<dyn std::io::Read + Send>| {
+            let buf = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+            let to = buf.clone();
+            std::thread::spawn(move || {
+                use std::io::BufRead;
+                for line in std::io::BufReader::new(from).lines() {
+                    let Ok(line) = line else { break };
+                    let mut b = to.lock().unwrap();
+                    b.push_str(&line);
+                    b.push('\n');
+                }
+            });
+            buf
+        };
+        let out = collect(Box::new(child.stdout.take().unwrap()));
+        let err = collect(Box::new(child.stderr.take().unwrap()));
+        Watcher { child, out, err }
+    }
+
+    fn text(&self) -> String {
+        format!(
+            "--- stdout\n{}--- stderr\n{}",
+            self.out.lock().unwrap(),
+            self.err.lock().unwrap()
+        )
+    }
+
+    /// Waits up to `secs` for `done`, failing with `what` and the output.
+    fn wait_for(&mut self, secs: u64, what: &str, mut done: impl FnMut(&Watcher) -> bool) {
+        let started = std::time::Instant::now();
+        while !done(self) {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("exited ({status}) waiting for {what}:\n{}", self.text());
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(secs),
+                "no {what} within {secs} s:\n{}",
+                self.text()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    /// Sends `signal` (TERM, INT); the exit status and the whole output.
+    fn stop(mut self, signal: &str) -> (std::process::ExitStatus, String) {
+        let o = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s;
+            }
+            if started.elapsed() > std::time::Duration::from_secs(15) {
+                let _ = self.child.kill();
+                panic!("still running 15 s after SIG{signal}:\n{}", self.text());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        // Let the readers reach the end of the pipes.
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        (status, self.text())
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One hard bounce for `rcpt`, as a file of its own to APPEND.
+fn one_bounce(p: &Project, name: &str, rcpt: &str) -> PathBuf {
+    let dir = p.path().join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("1.eml"),
+        dsn(
+            &format!("{name}@mx.reader.example"),
+            rcpt,
+            "5.1.1",
+            "550 5.1.1 unknown user",
+            "<x@elsewhere.example>",
+        ),
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn watch_reads_new_mail_as_it_arrives_and_ends_cleanly_on_sigterm() {
+    let imap_dir = tempfile::tempdir().unwrap();
+    let Some(server) = Dovecot::start(imap_dir.path(), "") else {
+        return;
+    };
+    let p = Project::new(&["gone@reader.example", "left@reader.example"], "");
+    let first = one_bounce(&p, "first", "gone@reader.example");
+    let second = one_bounce(&p, "second", "left@reader.example");
+    // One message is there before the start: read first, then watched.
+    server.append_dir("INBOX", &first);
+    let mut w = Watcher::start(&p, &server.url("INBOX"), &[]);
+    w.wait_for(10, "the mailbox read and IDLE started", |w| {
+        w.err
+            .lock()
+            .unwrap()
+            .contains("waiting for new mail (IDLE)")
+    });
+    assert!(w
+        .out
+        .lock()
+        .unwrap()
+        .contains("hard-bounce gone@reader.example"));
+    assert_eq!(server.files_in("letterpress.processed"), 1);
+
+    // New mail while it idles: recorded and filed within seconds (the
+    // renewal is 25 minutes away, so only IDLE's news can wake it).
+    let appended = std::time::Instant::now();
+    server.append_dir("INBOX", &second);
+    w.wait_for(5, "the second bounce filed", |_| {
+        server.files_in("letterpress.processed") == 2
+    });
+    assert!(w
+        .out
+        .lock()
+        .unwrap()
+        .contains("hard-bounce left@reader.example"));
+    assert_eq!(events(&p), 2, "{}", w.text());
+    assert_eq!(server.count("INBOX"), 0);
+    eprintln!(
+        "note: the appended bounce was filed {:?} after APPEND",
+        appended.elapsed()
+    );
+
+    let (status, out) = w.stop("TERM");
+    assert!(status.success(), "{status}:\n{out}");
+    assert!(
+        out.contains("2 messages: 2 hard bounces, 0 soft bounces"),
+        "{out}"
+    );
+    assert!(!out.contains(dovecot::PASSWORD), "{out}");
+    // DONE, then LOGOUT: Dovecot logs a logout, not a dropped connection.
+    let log = std::fs::read_to_string(imap_dir.path().join("dovecot.log")).unwrap();
+    let sessions: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("imap(bounces)"))
+        .collect();
+    let last = sessions.last().copied().unwrap_or_default();
+    assert!(last.contains("Logged out"), "{last}\n{log}");
+}
+
+#[test]
+fn watch_without_idle_polls_and_reconnects_after_a_dropped_connection() {
+    let imap_dir = tempfile::tempdir().unwrap();
+    // A server announcing no IDLE: letterpress polls (it reads the
+    // capability, it does not guess).
+    let Some(server) = Dovecot::start(
+        imap_dir.path(),
+        "protocol imap {\n  imap_capability = IMAP4rev1 LITERAL+ SASL-IR UIDPLUS MOVE\n}",
+    ) else {
+        return;
+    };
+    let p = Project::new(&["gone@reader.example", "left@reader.example"], "");
+    let mut w = Watcher::start(&p, &server.url("INBOX"), &["--poll-seconds", "1"]);
+    w.wait_for(10, "polling", |w| {
+        w.err
+            .lock()
+            .unwrap()
+            .contains("has no IDLE; looking for new mail every 1 s")
+    });
+    server.append_dir("INBOX", &one_bounce(&p, "first", "gone@reader.example"));
+    w.wait_for(5, "the polled bounce filed", |_| {
+        server.files_in("letterpress.processed") == 1
+    });
+
+    // The server drops every session of the user: letterpress says so and
+    // connects again, then reads what arrives next.
+    let kick = Command::new("/usr/bin/doveadm")
+        .arg("-c")
+        .arg(imap_dir.path().join("dovecot.conf"))
+        .args(["kick", dovecot::USER])
+        .output()
+        .unwrap();
+    assert!(
+        kick.status.success(),
+        "{}",
+        String::from_utf8_lossy(&kick.stderr)
+    );
+    w.wait_for(15, "a reconnection", |w| {
+        w.err
+            .lock()
+            .unwrap()
+            .contains("reconnected to imap://bounces@127.0.0.1")
+    });
+    assert!(
+        w.err.lock().unwrap().contains("connecting again in 1 s"),
+        "{}",
+        w.text()
+    );
+    server.append_dir("INBOX", &one_bounce(&p, "second", "left@reader.example"));
+    w.wait_for(5, "the bounce after the reconnection filed", |_| {
+        server.files_in("letterpress.processed") == 2
+    });
+
+    let (status, out) = w.stop("INT");
+    assert!(status.success(), "{status}:\n{out}");
+    assert!(out.contains("2 messages: 2 hard bounces"), "{out}");
+    assert!(!out.contains(dovecot::PASSWORD), "{out}");
+    assert_eq!(events(&p), 2);
+}
+
+#[test]
+fn watch_renews_idle_and_still_hears_new_mail() {
+    let imap_dir = tempfile::tempdir().unwrap();
+    let Some(server) = Dovecot::start(imap_dir.path(), "") else {
+        return;
+    };
+    let p = Project::new(&["gone@reader.example"], "");
+    // IDLE ended and re-issued every second: a few renewals, then mail.
+    let mut w = Watcher::start(&p, &server.url("INBOX"), &["--idle-seconds", "1"]);
+    w.wait_for(10, "IDLE started", |w| {
+        w.err
+            .lock()
+            .unwrap()
+            .contains("waiting for new mail (IDLE)")
+    });
+    std::thread::sleep(std::time::Duration::from_millis(3500));
+    server.append_dir("INBOX", &one_bounce(&p, "late", "gone@reader.example"));
+    w.wait_for(5, "the bounce filed", |_| {
+        server.files_in("letterpress.processed") == 1
+    });
+    let (status, out) = w.stop("TERM");
+    assert!(status.success(), "{status}:\n{out}");
+    assert!(out.contains("1 messages: 1 hard bounces"), "{out}");
+    // Two logins in all, letterpress's and the APPEND's: renewing IDLE is
+    // not reconnecting.
+    let log = std::fs::read_to_string(imap_dir.path().join("dovecot.log")).unwrap();
+    assert_eq!(log.matches("Login: user=<bounces>").count(), 2, "{log}");
+}
+
+#[test]
+fn imaps_and_starttls_read_the_mailbox_and_an_untrusted_certificate_is_refused() {
+    let certs = tempfile::tempdir().unwrap();
+    // STARTTLS is used (and required) off loopback only: reach Dovecot
+    // through a host name /etc/hosts maps to 127.0.0.1, named in the
+    // certificate too, so no traffic leaves the machine's loopback.
+    let alias = loopback_alias();
+    let names: Vec<&str> = alias.iter().map(String::as_str).collect();
+    if !common::certificates_for(certs.path(), &names) {
+        return;
+    }
+    let imap_dir = tempfile::tempdir().unwrap();
+    let Some(server) = Dovecot::start_tls(imap_dir.path(), "", certs.path()) else {
+        return;
+    };
+    let ca = certs.path().join("ca.pem");
+    let trusted = Project::new(
+        &["gone@reader.example", "left@reader.example"],
+        &format!(
+            "\n[bounces]\nimap_ca_file = {:?}\n",
+            ca.display().to_string()
+        ),
+    );
+    let run = |p: &Project, url: &str| {
+        p.command(&["bounces", "--imap", url, "--show-addresses"])
+            .env("LETTERPRESS_IMAP_PASSWORD", dovecot::PASSWORD)
+            .output()
+            .unwrap()
+    };
+    let tls_logins = || {
+        std::fs::read_to_string(imap_dir.path().join("dovecot.log"))
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains("Login: user=<bounces>") && l.contains(", TLS,"))
+            .count()
+    };
+
+    // imaps://: TLS from the first byte, the test CA trusted by the key.
+    server.append_dir(
+        "INBOX",
+        &one_bounce(&trusted, "first", "gone@reader.example"),
+    );
+    let o = run(
+        &trusted,
+        &format!("imaps://bounces@localhost:{}/INBOX", server.imaps_port),
+    );
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("hard-bounce gone@reader.example"), "{out}");
+    assert!(out.contains("1 messages: 1 hard bounces"), "{out}");
+    assert_eq!(tls_logins(), 1, "the login was not over TLS");
+    assert_eq!(server.count("letterpress.processed"), 1);
+
+    // imap:// with a successful STARTTLS.
+    if let Some(alias) = &alias {
+        server.append_dir(
+            "INBOX",
+            &one_bounce(&trusted, "second", "left@reader.example"),
+        );
+        let o = run(
+            &trusted,
+            &format!("imap://bounces@{alias}:{}/INBOX", server.port),
+        );
+        let out = text(&o);
+        assert!(o.status.success(), "{out}");
+        assert!(out.contains("hard-bounce left@reader.example"), "{out}");
+        assert_eq!(tls_logins(), 2, "the STARTTLS login was not over TLS");
+        assert_eq!(server.count("letterpress.processed"), 2);
+    } else {
+        eprintln!(
+            "note: no /etc/hosts name for 127.0.0.1 besides localhost; STARTTLS is not exercised"
+        );
+    }
+
+    // Without the key, the test CA is nobody's: refused before LOGIN, with
+    // the URL and the key to set.
+    let untrusted = Project::new(&["gone@reader.example"], "");
+    let url = format!("imaps://bounces@localhost:{}/INBOX", server.imaps_port);
+    let o = run(&untrusted, &url);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains(&url), "{out}");
+    assert!(out.contains("[bounces] imap_ca_file"), "{out}");
+    assert!(!out.contains(dovecot::PASSWORD), "{out}");
+    assert_eq!(
+        out.lines().filter(|l| l.contains("error")).count(),
+        1,
+        "{out}"
+    );
+    if let Some(alias) = &alias {
+        let o = run(
+            &untrusted,
+            &format!("imap://bounces@{alias}:{}/INBOX", server.port),
+        );
+        let out = text(&o);
+        assert_eq!(o.status.code(), Some(1), "{out}");
+        assert!(out.contains("[bounces] imap_ca_file"), "{out}");
+    }
+    assert_eq!(tls_logins(), if alias.is_some() { 2 } else { 1 });
+
+    // A key naming a file that is not there says which.
+    let missing = Project::new(
+        &["gone@reader.example"],
+        "\n[bounces]\nimap_ca_file = \"no-such-ca.pem\"\n",
+    );
+    let o = run(&missing, &url);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("no-such-ca.pem"), "{out}");
+}
+
 /// A host name other than `localhost` that /etc/hosts maps to 127.0.0.1.
 fn loopback_alias() -> Option<String> {
     let hosts = std::fs::read_to_string("/etc/hosts").ok()?;

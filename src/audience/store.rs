@@ -686,6 +686,18 @@ impl Store {
     }
 }
 
+/// One report for [`Store::record_reports`]: what [`Store::record_report`]
+/// takes, borrowed.
+#[derive(Debug, Clone, Copy)]
+pub struct ReportRecord<'a> {
+    /// The report's name (its Message-ID, or a digest of it).
+    pub report: &'a str,
+    /// Its events.
+    pub events: &'a [Event],
+    /// The `(address, issue)` pairs of its soft bounces.
+    pub soft: &'a [(AddressKey, String)],
+}
+
 fn insert(tx: &rusqlite::Transaction<'_>, events: &[Event]) -> rusqlite::Result<()> {
     let mut stmt = tx.prepare_cached(
         "INSERT INTO events(address, kind, source, at_ms, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -754,6 +766,50 @@ impl Store {
             )
             .map(|n| n > 0)
             .map_err(self.err("read"))
+    }
+
+    /// [`Store::record_report`] for many reports in ONE transaction (one
+    /// fsync for the lot): all of them are committed, or none is. Each gets
+    /// the same never-twice mark; the answer says, per report and in order,
+    /// whether it was fresh (false, writing nothing for it, when it was
+    /// recorded before or earlier in this same batch).
+    pub fn record_reports(&self, reports: &[ReportRecord<'_>]) -> Result<Vec<bool>> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(self.err("write to"))?;
+        let mut fresh = Vec::with_capacity(reports.len());
+        {
+            let mut mark = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO processed_reports(report, at_ms) VALUES (?1, ?2)",
+                )
+                .map_err(self.err("write to"))?;
+            let mut soft = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO soft_bounce_issues(address, issue, at_ms)
+                     VALUES (?1, ?2, ?3)",
+                )
+                .map_err(self.err("write to"))?;
+            for r in reports {
+                let at = now_ms();
+                let new = mark
+                    .execute(params![r.report, at])
+                    .map_err(self.err("write to"))?
+                    > 0;
+                fresh.push(new);
+                if !new {
+                    continue;
+                }
+                insert(&tx, r.events).map_err(self.err("write to"))?;
+                for (key, issue) in r.soft {
+                    soft.execute(params![key.as_str(), issue, at])
+                        .map_err(self.err("write to"))?;
+                }
+            }
+        }
+        tx.commit().map_err(self.err("write to"))?;
+        Ok(fresh)
     }
 
     /// The distinct issues `key` soft-bounced on.
@@ -1249,5 +1305,51 @@ mod tests {
             Store::open(&path).unwrap().suppressions().unwrap().len(),
             200
         );
+    }
+
+    #[test]
+    fn a_batch_of_reports_is_marked_like_one_at_a_time() {
+        let (_d, store) = fresh();
+        use EventKind::*;
+        let hard = [ev("a@x.example", HardBounce, Source::Mailbox, 10)];
+        let soft_ev = [ev("b@x.example", SoftBounce, Source::Mailbox, 11)];
+        let soft = [(key("b@x.example"), "issue-1".to_string())];
+        assert!(store.record_report("mid:old", &hard, &[]).unwrap());
+        let r = |report, events, soft| ReportRecord {
+            report,
+            events,
+            soft,
+        };
+        let fresh = store
+            .record_reports(&[
+                r("mid:old", &hard, &[]),
+                r("mid:new", &soft_ev, &soft),
+                r("mid:new", &soft_ev, &soft),
+                r("mid:other", &hard, &[]),
+            ])
+            .unwrap();
+        // Known before, fresh, the same again in this batch, fresh.
+        assert_eq!(fresh, [false, true, false, true]);
+        assert!(store.report_recorded("mid:new").unwrap());
+        assert_eq!(
+            store.soft_bounce_issues(&key("b@x.example")).unwrap(),
+            ["issue-1"]
+        );
+        // One hard bounce per fresh report, the soft bounce once.
+        let all: Vec<(AddressKey, EventKind)> = store
+            .events_after(0, 100)
+            .unwrap()
+            .into_iter()
+            .map(|(_, e)| (e.address, e.kind))
+            .collect();
+        assert_eq!(
+            all,
+            [
+                (key("a@x.example"), HardBounce),
+                (key("b@x.example"), SoftBounce),
+                (key("a@x.example"), HardBounce)
+            ]
+        );
+        assert_eq!(store.record_reports(&[]).unwrap(), Vec::<bool>::new());
     }
 }

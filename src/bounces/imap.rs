@@ -6,20 +6,31 @@
 //! loopback address. The password comes from [`PASSWORD_ENV`] or
 //! `[bounces] imap_password_command`, never from the URL.
 //!
+//! The server's certificate must verify against the public web roots, or
+//! against the CA named by `[bounces] imap_ca_file` (a private CA, a
+//! self-signed server); a failed check names that key ([`Connect`]).
+//!
 //! [`Mailbox`] fetches messages in batches (by UID, `BODY.PEEK[]`, so nothing
 //! is marked read by fetching) and files them away only when told, which
-//! the caller does after each result is committed to the store.
+//! the caller ([`super::run`]) does after each result is committed to the
+//! store. [`Mailbox::wait`] waits for new mail: IDLE (RFC 2177) when the
+//! server announces it, re-issued before its 29 minutes run out, else a
+//! NOOP poll.
 
 use std::fmt;
 use std::io;
 use std::net::IpAddr;
+use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use async_imap::extensions::idle::IdleResponse;
 use async_imap::{Client, Session};
 use futures_util::StreamExt;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::CertificateDer;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::rustls;
@@ -46,8 +57,8 @@ pub enum Filing<'a> {
     NeedsLook(&'a str),
 }
 
-/// How many messages one FETCH asks for.
-const BATCH: usize = 500;
+/// How many messages one FETCH asks for (and one transaction commits).
+pub const BATCH: usize = 500;
 
 /// How the connection is protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -225,6 +236,7 @@ pub struct Mailbox {
     session: Session<Stream>,
     url: ImapUrl,
     can_move: bool,
+    can_idle: bool,
     timeout: Duration,
     /// The server's hierarchy delimiter (`/` in folder names given to
     /// [`Mailbox::file`] is written as this), e.g. `.` for Dovecot's maildir.
@@ -240,9 +252,31 @@ impl fmt::Debug for Mailbox {
     }
 }
 
-fn tls_config() -> Result<Arc<rustls::ClientConfig>> {
+/// The key that names a private CA for the IMAP server.
+pub const CA_FILE_KEY: &str = "[bounces] imap_ca_file";
+
+/// The TLS client settings: the public web roots, plus the certificates of
+/// `ca_file` (PEM) when set, for a server with a private or self-signed CA.
+fn tls_config(ca_file: Option<&Path>) -> Result<Arc<rustls::ClientConfig>> {
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = ca_file {
+        let pem = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
+        let bad = |e: &dyn fmt::Display| {
+            Error::Usage(format!(
+                "{CA_FILE_KEY} = {:?}: {e}; it must hold the server's CA certificate (PEM)",
+                path.display()
+            ))
+        };
+        let mut n = 0;
+        for cert in CertificateDer::pem_slice_iter(&pem) {
+            roots.add(cert.map_err(|e| bad(&e))?).map_err(|e| bad(&e))?;
+            n += 1;
+        }
+        if n == 0 {
+            return Err(bad(&"no PEM certificate in it"));
+        }
+    }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     Ok(Arc::new(
         rustls::ClientConfig::builder_with_provider(provider)
@@ -253,10 +287,66 @@ fn tls_config() -> Result<Arc<rustls::ClientConfig>> {
     ))
 }
 
+/// Everything needed to (re)open the bounce mailbox: the URL, the
+/// password, the TLS roots and the time each step may take.
+#[derive(Clone)]
+pub struct Connect {
+    url: ImapUrl,
+    password: Secret,
+    timeout: Duration,
+    tls: Arc<rustls::ClientConfig>,
+}
+
+impl fmt::Debug for Connect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connect")
+            .field("url", &self.url.shown)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connect {
+    /// Settles how to reach `url`: `ca_file` (the resolved
+    /// `[bounces] imap_ca_file`) adds a private CA to the public roots;
+    /// `timeout` bounds each step. Errors name the file.
+    pub fn new(
+        url: ImapUrl,
+        password: Secret,
+        ca_file: Option<&Path>,
+        timeout: Duration,
+    ) -> Result<Connect> {
+        Ok(Connect {
+            tls: tls_config(ca_file)?,
+            url,
+            password,
+            timeout,
+        })
+    }
+
+    /// The mailbox's URL.
+    pub fn url(&self) -> &ImapUrl {
+        &self.url
+    }
+}
+
+/// Why [`Mailbox::wait`] returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wake {
+    /// The server said the mailbox changed (IDLE), or the poll interval
+    /// passed (no IDLE): look for new messages.
+    Changed,
+    /// IDLE ran for the renewal interval with no news: re-issue it.
+    Renew,
+    /// The caller asked to stop.
+    Stopped,
+}
+
 impl Mailbox {
     /// Connects, protects the connection as the URL says, logs in and
-    /// selects the mailbox. `timeout` bounds each step.
-    pub async fn open(url: &ImapUrl, password: &Secret, timeout: Duration) -> Result<Mailbox> {
+    /// selects the mailbox; each step is bounded by the connection's timeout.
+    pub async fn open(connect: &Connect) -> Result<Mailbox> {
+        let (url, password, timeout) = (&connect.url, &connect.password, connect.timeout);
         let fail = |what: &str, e: &dyn fmt::Display| {
             Error::Usage(format!("IMAP {}: {what}: {e}", url.shown))
         };
@@ -273,16 +363,25 @@ impl Mailbox {
             .await
             .map_err(step("connecting"))?
             .map_err(|e| fail("could not connect", &e))?;
+        // Commands go out in several small writes: do not let Nagle hold
+        // them back waiting for an ACK.
+        let _ = tcp.set_nodelay(true);
         let tls = |tcp: TcpStream| async move {
             let name = rustls_pki_types::ServerName::try_from(url.host.clone())
                 .map_err(|e| fail("bad host name for TLS", &e))?;
             let s = tokio::time::timeout(
                 timeout,
-                tokio_rustls::TlsConnector::from(tls_config()?).connect(name, tcp),
+                tokio_rustls::TlsConnector::from(connect.tls.clone()).connect(name, tcp),
             )
             .await
             .map_err(step("the TLS handshake"))?
-            .map_err(|e| fail("TLS handshake failed", &e))?;
+            .map_err(|e| {
+                Error::Usage(format!(
+                    "IMAP {}: TLS handshake failed: {e}; if the server's certificate is from a \
+                     private CA or self-signed, set {CA_FILE_KEY} to that CA's certificate (PEM)",
+                    url.shown
+                ))
+            })?;
             Ok::<_, Error>(Stream::Tls(Box::new(s)))
         };
         let mut client = match url.security {
@@ -327,6 +426,7 @@ impl Mailbox {
             .map_err(step("CAPABILITY"))?
             .map_err(|e| fail("CAPABILITY", &e))?;
         let can_move = caps.has_str("MOVE");
+        let can_idle = caps.has_str("IDLE");
         tokio::time::timeout(timeout, session.select(&url.mailbox))
             .await
             .map_err(step("SELECT"))?
@@ -353,9 +453,107 @@ impl Mailbox {
             session,
             url: url.clone(),
             can_move,
+            can_idle,
             timeout,
             delimiter,
         })
+    }
+
+    /// The mailbox read, as the URL names it (e.g. `INBOX`).
+    pub fn name(&self) -> &str {
+        &self.url.mailbox
+    }
+
+    /// True when the server announces IDLE (RFC 2177); else
+    /// [`Mailbox::wait`] polls.
+    pub fn can_idle(&self) -> bool {
+        self.can_idle
+    }
+
+    /// Waits until the mailbox may hold new mail: with IDLE, until the
+    /// server says something changed or `renew` passes (re-issue IDLE before
+    /// the 29 minutes RFC 2177 allows); without, `poll` later (then NOOP).
+    /// Returns early with [`Wake::Stopped`] once `stop` turns true, after
+    /// ending IDLE with DONE. An error means the connection is gone.
+    pub async fn wait(
+        self,
+        renew: Duration,
+        poll: Duration,
+        stop: &mut tokio::sync::watch::Receiver<bool>,
+    ) -> Result<(Mailbox, Wake)> {
+        let Mailbox {
+            session,
+            url,
+            can_move,
+            can_idle,
+            timeout,
+            delimiter,
+        } = self;
+        let fail = |what: &str, e: &dyn fmt::Display| {
+            Error::Usage(format!("IMAP {}: {what}: {e}", url.shown))
+        };
+        let late = |what: &str| {
+            Error::Usage(format!(
+                "IMAP {}: {what} got no answer in {} s",
+                url.shown,
+                timeout.as_secs()
+            ))
+        };
+        let (session, wake) = if can_idle {
+            let mut idle = session.idle();
+            tokio::time::timeout(timeout, idle.init())
+                .await
+                .map_err(|_| late("IDLE"))?
+                .map_err(|e| fail("IDLE", &e))?;
+            let wake = {
+                // Dropping the stop source ends the wait: keep it alive.
+                let (news, _interrupt) = idle.wait_with_timeout(renew);
+                tokio::select! {
+                    r = tokio::time::timeout(renew, news) => match r {
+                        Err(_) | Ok(Ok(IdleResponse::Timeout)) => Wake::Renew,
+                        Ok(Ok(IdleResponse::NewData(_))) => Wake::Changed,
+                        // The stream ended without being interrupted.
+                        Ok(Ok(IdleResponse::ManualInterrupt)) => {
+                            return Err(fail("IDLE", &"the server closed the connection"))
+                        }
+                        Ok(Err(e)) => return Err(fail("IDLE", &e)),
+                    },
+                    () = stopped(stop) => Wake::Stopped,
+                }
+            };
+            let session = tokio::time::timeout(timeout, idle.done())
+                .await
+                .map_err(|_| late("DONE"))?
+                .map_err(|e| fail("DONE (ending IDLE)", &e))?;
+            (session, wake)
+        } else {
+            let mut session = session;
+            let wake = tokio::select! {
+                () = tokio::time::sleep(poll) => Wake::Changed,
+                () = stopped(stop) => Wake::Stopped,
+            };
+            if wake == Wake::Changed {
+                tokio::time::timeout(timeout, session.noop())
+                    .await
+                    .map_err(|_| late("NOOP"))?
+                    .map_err(|e| fail("NOOP", &e))?;
+            }
+            (session, wake)
+        };
+        // What the server said meanwhile (EXISTS, EXPUNGE) is read again by
+        // the next SEARCH: drop the copies.
+        while session.unsolicited_responses.try_recv().is_ok() {}
+        Ok((
+            Mailbox {
+                session,
+                url,
+                can_move,
+                can_idle,
+                timeout,
+                delimiter,
+            },
+            wake,
+        ))
     }
 
     /// True when the server can MOVE (else filing sets keywords).
@@ -479,6 +677,13 @@ impl Mailbox {
     /// Logs out (errors ignored: the work is done and committed).
     pub async fn logout(mut self) {
         let _ = tokio::time::timeout(self.timeout, self.session.logout()).await;
+    }
+}
+
+/// Resolves once `stop` holds true (never, if its sender is gone).
+pub(crate) async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
+    if stop.wait_for(|s| *s).await.is_err() {
+        std::future::pending::<()>().await;
     }
 }
 

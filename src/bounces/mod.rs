@@ -3,19 +3,29 @@
 //! turns them into audience-store events.
 //!
 //! ```text
-//!  raw message ──▶ classify::Report ──▶ policy::Decision ──▶ Store::record_report
-//!  (.eml file)      (pure parse)         (attribution +       (one transaction with the
-//!                                         policy)              "counted" mark: never twice)
+//!  raw message ──▶ classify::Report ──▶ policy::Decision ──▶ Store::record_report(s)
+//!  (.eml file,      (pure parse)         (attribution +       (one transaction with the
+//!   IMAP FETCH)                           policy)              "counted" mark: never twice)
+//!                                                                   │ committed, then
+//!                                                                   ▼
+//!                                                       imap::Mailbox::file (MOVE / flags)
 //! ```
 //!
 //! - [`classify`]: raw message → [`classify::Report`] (pure, never fails).
 //! - [`policy`]: report → events, by the list ([`policy::Roster`]) and `[bounces]`.
-//! - [`imap`]: the bounce mailbox over IMAP, messages filed only after their
-//!   result is committed.
+//! - [`run`]: the protocol of one `letterpress bounces` run ([`run::Run`]):
+//!   message by message from files; from the IMAP mailbox batch by batch
+//!   (one transaction per fetched batch, filed only after its commit, the
+//!   next batch fetched meanwhile), then, with `--watch`, new mail as it
+//!   arrives; a [`run::Tally`] of what it all did.
+//! - [`imap`]: the bounce mailbox over IMAP ([`imap::Mailbox`]): TLS
+//!   (implicit or STARTTLS, a private CA by `[bounces] imap_ca_file`),
+//!   fetching, filing, IDLE.
 
 pub mod classify;
 pub mod imap;
 pub mod policy;
+pub mod run;
 
 use sha2::{Digest, Sha256};
 

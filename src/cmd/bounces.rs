@@ -1,20 +1,23 @@
 //! `letterpress bounces`: read what came back (delivery failures,
-//! complaints, auto-replies, unsubscribe requests) from message files,
-//! commit it to the audience store, and say what each did.
+//! complaints, auto-replies, unsubscribe requests) from message files or
+//! the bounce mailbox, commit it to the audience store (the protocol is
+//! [`letterpress::bounces::run`]), and say what each did.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
-use letterpress::audience::store::{EventKind, Store};
+use letterpress::audience::store::Store;
 use letterpress::audience::AddressKey;
-use letterpress::bounces::classify::{self, Kind};
-use letterpress::bounces::imap::{self, Filing, ImapUrl, Mailbox};
+use letterpress::bounces::classify;
+use letterpress::bounces::imap::{self, Connect, ImapUrl, Mailbox};
 use letterpress::bounces::policy::{Policy, Roster};
-use letterpress::bounces::{self, Processed};
+use letterpress::bounces::run::{Folders, Outcome, Progress, Run, Tally, WatchSettings};
+use letterpress::bounces::Processed;
 use letterpress::config::Config;
 use letterpress::pipeline::unsubscribe_secret;
 use letterpress::send::smtp::error::printable;
-use letterpress::send::smtp::url::{password_from, Secret};
+use letterpress::send::smtp::url::password_from;
 use letterpress::{Error, Result};
 
 /// Arguments of `bounces`.
@@ -45,6 +48,27 @@ pub struct Args {
     #[arg(long, value_name = "NAME", default_value = "letterpress/needs-a-look")]
     pub needs_a_look: String,
 
+    /// With --imap: once the mailbox is read, keep it open and read new
+    /// mail as it arrives (IDLE, RFC 2177; without IDLE, a poll every
+    /// --poll-seconds), filing each message after its result is committed.
+    /// A dropped connection is reopened (waiting 1 s, 2 s… up to 60 s).
+    /// SIGINT or SIGTERM ends it cleanly: the summary, exit status 0.
+    #[arg(long, requires = "imap")]
+    pub watch: bool,
+
+    /// With --watch, when the server does not announce IDLE: look for new
+    /// mail every this many seconds (1 to 86400).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, requires = "watch",
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub poll_seconds: u64,
+
+    /// With --watch: end and re-issue IDLE after this many seconds without
+    /// news (servers may log an IDLE client off after 30 minutes; lower it
+    /// where a firewall drops quiet connections sooner). 1 to 1740.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1500, requires = "watch",
+          value_parser = clap::value_parser!(u64).range(1..=1740))]
+    pub idle_seconds: u64,
+
     /// Only classify and print; write nothing to the store.
     #[arg(long, conflicts_with = "imap")]
     pub dry_run: bool,
@@ -70,25 +94,34 @@ pub fn run(args: Args, config: &Config) -> Result<ExitCode> {
             "smtp.timeout_seconds",
             timeout(config),
         )?;
-        let mut run = Run::new(config, args.show_addresses)?;
+        let ca_file = config
+            .bounces
+            .imap_ca_file
+            .as_ref()
+            .map(|p| config.resolve(p));
+        let connect = Connect::new(url, password, ca_file.as_deref(), timeout(config))?;
+        let mut printer = Printer::new(args.show_addresses, connect.url().shown.clone());
+        let mut run = new_run(config)?;
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| Error::Usage(format!("cannot start the IMAP client: {e}")))?;
-        rt.block_on(from_imap(&mut run, &url, &password, &args, timeout(config)))?;
-        run.summary();
+        rt.block_on(from_imap(&mut run, &connect, &args, &mut printer))?;
+        printer.summary(run.tally());
         return Ok(ExitCode::SUCCESS);
     }
     let files = collect(&args.paths)?;
     if args.dry_run {
         return dry_run(&files);
     }
-    let mut run = Run::new(config, args.show_addresses)?;
+    let mut run = new_run(config)?;
+    let printer = Printer::new(args.show_addresses, String::new());
     for file in &files {
         let raw = std::fs::read(file).map_err(|e| Error::io("read", file, e))?;
-        run.handle(&file.display().to_string(), &raw)?;
+        let outcome = run.message(&file.display().to_string(), &raw)?;
+        printer.outcome(&outcome);
     }
-    run.summary();
+    printer.summary(run.tally());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -99,86 +132,90 @@ fn timeout(config: &Config) -> std::time::Duration {
     )
 }
 
-/// Every message of the mailbox, batch by batch: each batch is committed
-/// to the store message by message, then filed.
-async fn from_imap(
-    run: &mut Run,
-    url: &ImapUrl,
-    password: &Secret,
-    args: &Args,
-    timeout: std::time::Duration,
-) -> Result<()> {
-    let mut mailbox = Mailbox::open(url, password, timeout).await?;
-    if mailbox.can_move() {
-        mailbox.ensure_folder(&args.processed).await?;
-        mailbox.ensure_folder(&args.needs_a_look).await?;
-    } else {
+/// The list, the policy and the store of this project, as one run.
+fn new_run(config: &Config) -> Result<Run> {
+    let secret = unsubscribe_secret(config, false);
+    if secret.is_none() {
         eprintln!(
-            "note: {} cannot MOVE: counted messages are flagged \\Seen and {}, unrecognised \
-             ones {}, where they are",
-            url.shown,
-            imap::PROCESSED_KEYWORD,
-            imap::NEEDS_LOOK_KEYWORD
+            "note: ${} is not set, so reports are attributed only by the addresses they \
+             name, not by the original Message-ID",
+            config.unsubscribe.secret_env
         );
     }
-    let uids = mailbox.uids().await?;
-    for batch in imap::batches(&uids) {
-        let fetched = mailbox.fetch(batch).await?;
-        let mut done = Vec::new();
-        let mut look = Vec::new();
-        for m in &fetched {
-            let label = format!("{} UID {}", url.mailbox, m.uid);
-            if run.handle(&label, &m.raw)? {
-                look.push(m.uid);
-            } else {
-                done.push(m.uid);
-            }
-        }
-        mailbox
-            .file(&done, Filing::Processed(&args.processed))
+    let roster = Roster::from_config(config, secret.as_deref())?;
+    let policy = Policy::from_config(config);
+    let store = Store::open(&config.resolve(&config.audience.store))?;
+    Ok(Run::new(roster, policy, store))
+}
+
+/// The mailbox, drained; with --watch, then watched until SIGINT/SIGTERM.
+async fn from_imap(
+    run: &mut Run,
+    connect: &Connect,
+    args: &Args,
+    printer: &mut Printer,
+) -> Result<()> {
+    let folders = Folders {
+        processed: args.processed.clone(),
+        needs_look: args.needs_a_look.clone(),
+    };
+    let mut mailbox = Mailbox::open(connect).await?;
+    let mut progress = |p: Progress<'_>| printer.progress(p);
+    if !args.watch {
+        run.drain(connect, &mut mailbox, &folders, &mut progress)
             .await?;
-        mailbox
-            .file(&look, Filing::NeedsLook(&args.needs_a_look))
-            .await?;
+        mailbox.logout().await;
+        return Ok(());
     }
-    mailbox.logout().await;
-    Ok(())
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut int = signal(SignalKind::interrupt())
+            .map_err(|e| Error::Usage(format!("cannot handle SIGINT: {e}")))?;
+        let mut term = signal(SignalKind::terminate())
+            .map_err(|e| Error::Usage(format!("cannot handle SIGTERM: {e}")))?;
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+            let _ = stop_tx.send(true);
+            // Keep the sender: a closed channel would read as "never stop".
+            std::future::pending::<()>().await;
+        });
+    }
+    #[cfg(not(unix))]
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        let _ = stop_tx.send(true);
+        std::future::pending::<()>().await;
+    });
+    let settings = WatchSettings {
+        idle_renew: Duration::from_secs(args.idle_seconds),
+        poll: Duration::from_secs(args.poll_seconds),
+        ..WatchSettings::default()
+    };
+    run.watch(connect, mailbox, &folders, &settings, stop, &mut progress)
+        .await
 }
 
-/// One run over messages from any source: the list, the policy and the
-/// store, and what the messages did so far.
-struct Run {
-    roster: Roster,
-    policy: Policy,
-    store: Store,
+/// Prints what a run does: a line per event, notes on stderr, the summary.
+struct Printer {
     show_addresses: bool,
-    messages: usize,
-    tally: Tally,
-    needs_look: Vec<String>,
+    /// The mailbox URL (for watch notes; never holds a password).
+    url: String,
+    /// Whether "waiting for new mail" was said since the last (re)connect.
+    said_waiting: bool,
 }
 
-impl Run {
-    fn new(config: &Config, show_addresses: bool) -> Result<Run> {
-        let secret = unsubscribe_secret(config, false);
-        if secret.is_none() {
-            eprintln!(
-                "note: ${} is not set, so reports are attributed only by the addresses they \
-                 name, not by the original Message-ID",
-                config.unsubscribe.secret_env
-            );
-        }
-        let roster = Roster::from_config(config, secret.as_deref())?;
-        let policy = Policy::from_config(config);
-        let store = Store::open(&config.resolve(&config.audience.store))?;
-        Ok(Run {
-            roster,
-            policy,
-            store,
+impl Printer {
+    fn new(show_addresses: bool, url: String) -> Printer {
+        Printer {
             show_addresses,
-            messages: 0,
-            tally: Tally::default(),
-            needs_look: Vec::new(),
-        })
+            url,
+            said_waiting: false,
+        }
     }
 
     fn show(&self, a: &str) -> String {
@@ -189,71 +226,74 @@ impl Run {
         }
     }
 
-    /// Classifies `raw` (called `label` in the output), commits its result
-    /// and prints what it did; true when a person must look at it.
-    fn handle(&mut self, label: &str, raw: &[u8]) -> Result<bool> {
-        self.messages += 1;
-        match bounces::process(raw, &self.roster, &self.policy, &self.store)? {
-            Processed::NeedsLook(_) => {
-                self.needs_look.push(label.to_string());
-                return Ok(true);
-            }
-            Processed::AlreadyCounted(_) => self.tally.already += 1,
-            Processed::Counted(report, decision) => {
-                let tally = &mut self.tally;
-                match report.kind {
-                    Kind::AutoReply => tally.auto_replies += 1,
-                    Kind::Notice => tally.notices += 1,
-                    _ => {}
-                }
-                for e in &decision.events {
-                    match e.kind {
-                        EventKind::HardBounce => tally.hard += 1,
-                        EventKind::SoftBounce => tally.soft += 1,
-                        EventKind::Complaint => tally.complaints += 1,
-                        EventKind::Unsubscribe => tally.unsubscribes += 1,
-                        EventKind::Resubscribe | EventKind::SignUp | EventKind::Confirm => {}
+    fn progress(&mut self, p: Progress<'_>) {
+        match p {
+            Progress::Message(o) => self.outcome(o),
+            Progress::NoMove => eprintln!(
+                "note: {} cannot MOVE: counted messages are flagged \\Seen and {}, unrecognised \
+                 ones {}, where they are",
+                self.url,
+                imap::PROCESSED_KEYWORD,
+                imap::NEEDS_LOOK_KEYWORD
+            ),
+            Progress::Waiting { idle, poll } => {
+                if !self.said_waiting {
+                    self.said_waiting = true;
+                    if idle {
+                        eprintln!("watching {}: waiting for new mail (IDLE)", self.url);
+                    } else {
+                        eprintln!(
+                            "watching {}: the server has no IDLE; looking for new mail every {} s",
+                            self.url,
+                            poll.as_secs()
+                        );
                     }
                 }
-                tally.sender += decision.sender_problems.len();
-                tally.not_on_list += decision.not_on_list.len();
-                if decision.forged {
-                    tally.forged += 1;
-                }
-                for e in &decision.events {
-                    println!(
-                        "{label}: {} {}  {}",
-                        e.kind.as_str(),
-                        self.show(e.address.as_str()),
-                        printable(&e.detail)
-                    );
-                }
-                for f in &decision.sender_problems {
-                    println!(
-                        "{label}: refused as the sender's problem (suppresses nobody; check your \
-                         reputation, DKIM/SPF and content): {}  {}",
-                        f.status.map(|s| s.to_string()).unwrap_or_default(),
-                        printable(&f.diagnostic)
-                    );
-                }
-                if decision.forged {
-                    println!(
-                        "{label}: came to a VERP address whose seal does not check (forged or \
-                         damaged): nobody suppressed"
-                    );
-                }
             }
+            Progress::Reconnecting { error, after } => {
+                self.said_waiting = false;
+                eprintln!("{error}; connecting again in {} s", after.as_secs().max(1));
+            }
+            Progress::Reconnected => eprintln!("reconnected to {}", self.url),
         }
-        Ok(false)
     }
 
-    fn summary(&self) {
-        let tally = &self.tally;
+    /// Prints what one message did.
+    fn outcome(&self, o: &Outcome) {
+        let label = &o.label;
+        let Processed::Counted(_, decision) = &o.processed else {
+            return;
+        };
+        for e in &decision.events {
+            println!(
+                "{label}: {} {}  {}",
+                e.kind.as_str(),
+                self.show(e.address.as_str()),
+                printable(&e.detail)
+            );
+        }
+        for f in &decision.sender_problems {
+            println!(
+                "{label}: refused as the sender's problem (suppresses nobody; check your \
+                 reputation, DKIM/SPF and content): {}  {}",
+                f.status.map(|s| s.to_string()).unwrap_or_default(),
+                printable(&f.diagnostic)
+            );
+        }
+        if decision.forged {
+            println!(
+                "{label}: came to a VERP address whose seal does not check (forged or \
+                 damaged): nobody suppressed"
+            );
+        }
+    }
+
+    fn summary(&self, tally: &Tally) {
         println!(
             "{} messages: {} hard bounces, {} soft bounces, {} complaints, {} unsubscribes, \
              {} sender problems, {} auto-replies, {} notices, {} not on the list, {} already counted, \
              {} need a look{}",
-            self.messages,
+            tally.messages,
             tally.hard,
             tally.soft,
             tally.complaints,
@@ -263,34 +303,20 @@ impl Run {
             tally.notices,
             tally.not_on_list,
             tally.already,
-            self.needs_look.len(),
+            tally.needs_look.len(),
             if tally.forged > 0 {
                 format!(", {} forged VERP tags refused", tally.forged)
             } else {
                 String::new()
             }
         );
-        if !self.needs_look.is_empty() {
+        if !tally.needs_look.is_empty() {
             println!("needs a look (not recognised, nothing recorded):");
-            for f in &self.needs_look {
+            for f in &tally.needs_look {
                 println!("  {f}");
             }
         }
     }
-}
-
-#[derive(Default)]
-struct Tally {
-    hard: usize,
-    soft: usize,
-    complaints: usize,
-    unsubscribes: usize,
-    sender: usize,
-    auto_replies: usize,
-    notices: usize,
-    not_on_list: usize,
-    forged: usize,
-    already: usize,
 }
 
 /// Classifies only; prints one line per file and the rate.

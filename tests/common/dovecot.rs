@@ -1,6 +1,7 @@
-//! A real Dovecot IMAP server in a temporary folder (plaintext on
-//! 127.0.0.1, one passwd-file user), and Python's imaplib to fill and
-//! inspect it as a mail client would.
+//! A real Dovecot IMAP server in a temporary folder (on 127.0.0.1, one
+//! passwd-file user; plaintext, or with a test certificate STARTTLS and
+//! implicit TLS too), and Python's imaplib to fill and inspect it as a mail
+//! client would.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -19,10 +20,14 @@ pub const PASSWORD: &str = "imap-test-password";
 /// A running Dovecot, stopped on drop.
 pub struct Dovecot {
     child: Child,
-    /// The IMAP port on 127.0.0.1.
+    /// The IMAP port on 127.0.0.1 (STARTTLS offered when started with TLS).
     pub port: u16,
+    /// The IMAPS (implicit TLS) port on 127.0.0.1; 0 without TLS.
+    pub imaps_port: u16,
     /// Its folder.
     pub dir: PathBuf,
+    /// The owner of the mail files (the `dovecot` user and group).
+    owner: (u32, u32),
 }
 
 impl Drop for Dovecot {
@@ -42,6 +47,17 @@ impl Dovecot {
     /// run as the `dovecot` user); `extra` is appended to its config. None
     /// (after `skip`) when Dovecot or imaplib is missing.
     pub fn start(dir: &Path, extra: &str) -> Option<Dovecot> {
+        Dovecot::launch(dir, extra, None)
+    }
+
+    /// [`Dovecot::start`] with TLS: `certs` holds `server.pem` and
+    /// `server.key` (see `common::certificates`); IMAP offers STARTTLS and
+    /// [`Dovecot::imaps_port`] speaks implicit TLS.
+    pub fn start_tls(dir: &Path, extra: &str, certs: &Path) -> Option<Dovecot> {
+        Dovecot::launch(dir, extra, Some(certs))
+    }
+
+    fn launch(dir: &Path, extra: &str, certs: Option<&Path>) -> Option<Dovecot> {
         if !Path::new(DOVECOT).exists() || !super::has_python_module("imaplib") {
             super::skip("dovecot (apt install dovecot-imapd) and python3 are needed");
             return None;
@@ -50,9 +66,21 @@ impl Dovecot {
             super::skip("the dovecot user is missing (apt install dovecot-imapd)");
             return None;
         };
-        let port = {
+        let free_port = || {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap().port()
+        };
+        let port = free_port();
+        let (ssl, imaps_port) = match certs {
+            Some(c) => (
+                format!(
+                    "ssl = yes\nssl_cert = <{}\nssl_key = <{}",
+                    c.join("server.pem").display(),
+                    c.join("server.key").display()
+                ),
+                free_port(),
+            ),
+            None => ("ssl = no".to_string(), 0),
         };
         let d = dir.to_path_buf();
         for sub in ["run", "state", "mail"] {
@@ -75,7 +103,7 @@ base_dir = {d}/run
 state_dir = {d}/state
 log_path = {d}/dovecot.log
 info_log_path = {d}/dovecot.log
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_login_user = dovenull
@@ -95,7 +123,7 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    port = {imaps_port}
   }}
 }}
 {extra}
@@ -116,10 +144,14 @@ service imap-login {{
         let dovecot = Dovecot {
             child,
             port,
+            imaps_port,
             dir: d,
+            owner: (uid, gid),
         };
         let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err()
+            || (imaps_port != 0 && std::net::TcpStream::connect(("127.0.0.1", imaps_port)).is_err())
+        {
             assert!(
                 started.elapsed() < Duration::from_secs(15),
                 "dovecot did not listen on {port}: {}",
@@ -162,6 +194,43 @@ service imap-login {{
              M.append({mailbox:?}, None, None, open(os.path.join(d, n), 'rb').read())",
             dir = dir.display().to_string()
         ));
+    }
+
+    /// Delivers every file in `dir` straight into the INBOX maildir, as a
+    /// local delivery agent would (much faster than APPEND for thousands).
+    pub fn deliver_dir(&self, dir: &Path) {
+        let inbox = self.dir.join("mail").join(USER);
+        for sub in ["new", "cur", "tmp"] {
+            std::fs::create_dir_all(inbox.join(sub)).unwrap();
+        }
+        let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        names.sort();
+        for (i, from) in names.iter().enumerate() {
+            let to = inbox.join("new").join(format!("{i:06}.letterpress-test"));
+            std::fs::copy(from, &to).unwrap();
+        }
+        let (uid, gid) = self.owner;
+        let o = Command::new("chown")
+            .arg("-R")
+            .arg(format!("{uid}:{gid}"))
+            .arg(&inbox)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+
+    /// How many message files the maildir folder `folder` (as the server
+    /// names it, e.g. `letterpress.processed`) holds, read from disk
+    /// without a connection (cheap enough to poll).
+    pub fn files_in(&self, folder: &str) -> usize {
+        let base = self.dir.join("mail").join(USER).join(format!(".{folder}"));
+        ["new", "cur"]
+            .iter()
+            .map(|s| std::fs::read_dir(base.join(s)).map_or(0, |d| d.count()))
+            .sum()
     }
 
     /// How many messages `mailbox` holds (0 when it does not exist).

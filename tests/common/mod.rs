@@ -163,6 +163,12 @@ pub fn preview_all(config: &Path, issues: &[PathBuf], out: &Path) -> Vec<(PathBu
 /// 127.0.0.1 (`server.pem`, `server.key`) into `dir` with openssl; false
 /// (after [`skip`]) when openssl is missing.
 pub fn certificates(dir: &Path) -> bool {
+    certificates_for(dir, &[])
+}
+
+/// [`certificates`], the server certificate also naming the host names
+/// `names` (e.g. an /etc/hosts alias of 127.0.0.1).
+pub fn certificates_for(dir: &Path, names: &[&str]) -> bool {
     if !has_program("openssl", &["version"]) {
         skip("openssl is needed to make test certificates");
         return false;
@@ -208,7 +214,10 @@ pub fn certificates(dir: &Path) -> bool {
     ]);
     std::fs::write(
         dir.join("ext.cnf"),
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+        format!(
+            "subjectAltName=DNS:localhost,IP:127.0.0.1{}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+            names.iter().map(|n| format!(",DNS:{n}")).collect::<String>()
+        ),
     )
     .unwrap();
     openssl(&[
