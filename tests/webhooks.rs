@@ -1303,6 +1303,57 @@ fn mailgun_needs_its_signature_and_refuses_stale_and_replayed_posts() {
     assert!(!log.contains("alice@example.com"));
 }
 
+#[test]
+fn mailgun_a_signature_carries_one_event_only() {
+    if !common::has_python_module("sqlite3") {
+        return common::skip("python3 with sqlite3 is needed to hold the store's lock");
+    }
+    let site = Site::new("[webhooks.mailgun]\n");
+    subscribers(site.dir.path(), &["alice@example.com", "dave@example.com"]);
+    let server = start(
+        &site,
+        &[("LETTERPRESS_MAILGUN_SIGNING_KEY", MAILGUN_KEY)],
+        &[],
+    );
+    let path = "/webhooks/mailgun";
+    let now = now_secs();
+    let token = "tok-once-00000000000000000000000000000000";
+    let genuine = mailgun(
+        "mailgun-failed-permanent.json",
+        "alice@example.com",
+        "ev-alice",
+        now,
+        token,
+        None,
+    );
+    // Mailgun's signature covers the timestamp and token, not the event.
+    // A genuine post that is not accepted (here: the store is locked, so
+    // 503 and Mailgun retries) leaves its signature unused, and whoever
+    // saw it (a proxy's log, a debugging dump) could put any event under
+    // it for fifteen minutes: a complaint for any reader.
+    let lock = StoreLock::hold(&site.store());
+    assert_eq!(post_patiently(server.addr, path, &genuine, &[]).0, 503);
+    drop(lock);
+    let mut forged: Value = serde_json::from_str(&genuine).unwrap();
+    let complaint = fixture("mailgun-complained.json");
+    forged["event-data"] = complaint["event-data"].clone();
+    forged["event-data"]["recipient"] = Value::from("dave@example.com");
+    forged["event-data"]["id"] = Value::from("ev-forged");
+    let (status, _, _) = post_json(server.addr, path, &forged.to_string(), &[]);
+    assert_eq!(status, 403, "another event under a used signature");
+    // The same post again (Mailgun's retry) is still taken, once.
+    assert_eq!(post_json(server.addr, path, &genuine, &[]).0, 200);
+    assert_eq!(post_json(server.addr, path, &genuine, &[]).0, 403);
+    assert_eq!(
+        events(&site.store()),
+        vec![(
+            "alice@example.com".to_string(),
+            EventKind::HardBounce,
+            Source::Webhook
+        )]
+    );
+}
+
 /// recipient → Message-ID of each message captured in `dir`.
 fn message_ids(capture: &common::capture::Capture) -> Vec<(String, String)> {
     capture
