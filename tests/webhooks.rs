@@ -1354,6 +1354,82 @@ fn mailgun_a_signature_carries_one_event_only() {
     );
 }
 
+/// The resident memory of process `pid`, in bytes.
+fn rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    kb * 1024
+}
+
+#[test]
+fn anonymous_webhook_bodies_are_held_a_few_at_a_time() {
+    if !Path::new("/proc/self/status").exists() {
+        return common::skip("/proc is needed to read listen's resident memory");
+    }
+    let site = Site::new("[webhooks.mailgun]\n");
+    subscribers(site.dir.path(), &["alice@example.com"]);
+    let server = start(
+        &site,
+        &[("LETTERPRESS_MAILGUN_SIGNING_KEY", MAILGUN_KEY)],
+        &[],
+    );
+    let pid = server.child.id();
+    let before = rss(pid);
+    // 150 clients, no signature, each sending all but the last byte of a
+    // body just under the 1 MiB limit and then waiting: a post must be
+    // read whole before its signature can be checked, so each read one
+    // is a MiB of listen's memory for anyone.
+    let body = format!("[{}", "0,".repeat(512 * 1024 - 8));
+    let head = format!(
+        "POST /webhooks/mailgun HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n",
+        body.len() + 2
+    );
+    let mut streams = Vec::new();
+    let mut writers = Vec::new();
+    for _ in 0..150 {
+        let s = std::net::TcpStream::connect(server.addr).unwrap();
+        streams.push(s.try_clone().unwrap());
+        let (head, body) = (head.clone(), body.clone());
+        writers.push(std::thread::spawn(move || {
+            use std::io::Write;
+            let mut s = s;
+            let _ = s.write_all(head.as_bytes());
+            let _ = s.write_all(body.as_bytes());
+        }));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    let grown = rss(pid).saturating_sub(before);
+    for s in &streams {
+        let _ = s.shutdown(std::net::Shutdown::Both);
+    }
+    for w in writers {
+        w.join().unwrap();
+    }
+    assert!(
+        grown < 80 * 1024 * 1024,
+        "150 unsigned bodies grew listen by {} MiB",
+        grown / (1024 * 1024)
+    );
+    // Once they are gone, a signed post is read and counted as usual.
+    let good = mailgun(
+        "mailgun-failed-permanent.json",
+        "alice@example.com",
+        "ev-after",
+        now_secs(),
+        "tok-after-000000000000000000000000000000",
+        None,
+    );
+    assert_eq!(
+        post_patiently(server.addr, "/webhooks/mailgun", &good, &[]).0,
+        200
+    );
+}
+
 /// recipient → Message-ID of each message captured in `dir`.
 fn message_ids(capture: &common::capture::Capture) -> Vec<(String, String)> {
     capture
