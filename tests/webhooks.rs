@@ -30,6 +30,11 @@ use listen_support::{http, key, start, Site};
 use serde_json::Value;
 
 const SNS_HOST: &str = "sns.us-east-1.amazonaws.com";
+/// Amazon S3's virtual-hosted name of a bucket called `sns` on a legacy
+/// endpoint: under amazonaws.com, starting `sns.`, but anyone's content.
+const S3_BUCKET_HOST: &str = "sns.s3-external-1.amazonaws.com";
+/// An SNS host name the test server's TLS certificate does not cover.
+const OTHER_SNS_HOST: &str = "sns.eu-central-1.amazonaws.com";
 const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:letterpress-feedback";
 const CERT_PATH: &str = "/SimpleNotificationService-0123456789abcdef0123456789abcdef.pem";
 const POSTMARK_PASSWORD: &str = "postmark-webhook-password-0123456789";
@@ -89,7 +94,7 @@ fn sns_certificates(dir: &Path) {
         ],
     );
     for (name, cn, ext) in [
-        ("tls", SNS_HOST, format!("subjectAltName=DNS:{SNS_HOST}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n")),
+        ("tls", SNS_HOST, format!("subjectAltName=DNS:{SNS_HOST},DNS:{S3_BUCKET_HOST}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n")),
         ("signing", "sns.amazonaws.com", "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\n".to_string()),
     ] {
         std::fs::write(dir.join(format!("{name}.cnf")), ext).unwrap();
@@ -375,7 +380,12 @@ impl SnsRig {
         let config = Config::from_file(&site.config).unwrap();
         let mut t = SnsTrust::with_roots_pem(&std::fs::read(dir.join("ca.pem")).unwrap())
             .connect(SNS_HOST, loopback);
-        for h in ["evil.example", "sns.us-east-1.amazonaws.com.evil.example"] {
+        for h in [
+            "evil.example",
+            "sns.us-east-1.amazonaws.com.evil.example",
+            S3_BUCKET_HOST,
+            OTHER_SNS_HOST,
+        ] {
             t = t.connect(h, loopback);
         }
         let options = Options {
@@ -730,6 +740,31 @@ fn sns_refuses_what_an_attacker_can_name_or_reshape() {
         "fetched for another name: {fetched:?}"
     );
 
+    // (1b) An S3 bucket named `sns` (whoever registered it) serves its
+    // owner's certificate under a name that starts `sns.` and ends
+    // `.amazonaws.com`, with a valid TLS certificate: a message signed
+    // with that key would be a forged bounce for any reader. Only
+    // region-shaped names (`us-east-1`, `us-gov-west-1`, `cn-north-1`)
+    // are SNS hosts; refused without a fetch.
+    let mut m = notification(
+        "ses-bounce-permanent.json",
+        "7b000000-1111-4000-8000-999999999999",
+    );
+    let msg = m["Message"]
+        .as_str()
+        .unwrap()
+        .replace("jane@example.com", "bob@example.com");
+    m.insert("Message".into(), Value::from(msg));
+    m.insert(
+        "SigningCertURL".into(),
+        Value::from(format!("https://{S3_BUCKET_HOST}{CERT_PATH}")),
+    );
+    sign(dir, &mut m, "signing.key", 1);
+    let (status, head) = post_sns(addr, &m, &[]);
+    assert_eq!(status, 403, "an S3 bucket's certificate: {head}");
+    assert_eq!(gets(https.seen()).len(), before, "fetched from the bucket");
+    assert_eq!(events(&store).len(), 1, "{:?}", events(&store));
+
     // (2) A signed message with a Subject, reshaped: its Subject moved
     // into the MessageId keeps the string to sign and would count again
     // under a new id.
@@ -803,6 +838,20 @@ fn sns_refuses_what_an_attacker_can_name_or_reshape() {
         longest < Duration::from_secs(12),
         "a post waited {longest:?}: {waits:?}"
     );
+
+    // (4b) A TLS certificate for another name: no certificate taken.
+    let mut m = notification(
+        "ses-bounce-permanent.json",
+        "7b000000-4444-4000-8000-000000000002",
+    );
+    m.insert(
+        "SigningCertURL".into(),
+        Value::from(format!("https://{OTHER_SNS_HOST}{CERT_PATH}")),
+    );
+    sign(dir, &mut m, "signing.key", 1);
+    let fetched_before = gets(https.seen()).len();
+    assert_eq!(post_sns(addr, &m, &[]).0, 503);
+    assert_eq!(gets(https.seen()).len(), fetched_before);
     rig.stop();
 
     // (5) A host whose TLS certificate no trusted CA issued: no

@@ -190,9 +190,10 @@ pub fn canonical(e: &Envelope) -> Option<String> {
 }
 
 /// `url` when it is `https://sns.<region>.amazonaws.com/…` or
-/// `https://sns.<region>.amazonaws.com.cn/…`, on the default port, without
-/// user info; `None` for anything else (`http://`, another host, a port,
-/// `user@`, an IP address).
+/// `https://sns.<region>.amazonaws.com.cn/…` (`<region>` shaped like
+/// `us-east-1`: [`is_region`]), on the default port, without user info;
+/// `None` for anything else (`http://`, another host, a port, `user@`, an
+/// IP address, an S3 bucket called `sns`).
 pub fn sns_host_url(url: &str) -> Option<url::Url> {
     let u = url::Url::parse(url).ok()?;
     if u.scheme() != "https"
@@ -209,12 +210,31 @@ pub fn sns_host_url(url: &str) -> Option<url::Url> {
     let region = rest
         .strip_suffix(".amazonaws.com")
         .or_else(|| rest.strip_suffix(".amazonaws.com.cn"))?;
-    let region_ok = (3..=32).contains(&region.len())
-        && region.starts_with(|c: char| c.is_ascii_lowercase())
-        && region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    region_ok.then_some(u)
+    is_region(region).then_some(u)
+}
+
+/// True for an AWS region's name: two letters, one or more lowercase
+/// words, a number (`us-east-1`, `us-gov-west-1`, `cn-northwest-1`,
+/// `ap-southeast-5`). Looser rules (any `[a-z0-9-]{3,}`, as some SNS
+/// validators have) also admit `sns.s3-external-1.amazonaws.com`, Amazon
+/// S3's name for a bucket called `sns`, whose owner, whoever that is,
+/// could serve a signing certificate of their own over valid TLS.
+fn is_region(region: &str) -> bool {
+    let mut parts = region.split('-');
+    let (Some(area), Some(number)) = (parts.next(), region.rsplit('-').next()) else {
+        return false;
+    };
+    let words: Vec<&str> = parts.collect();
+    region.len() <= 32
+        && area.len() == 2
+        && area.bytes().all(|b| b.is_ascii_lowercase())
+        && words.len() >= 2
+        && words[..words.len() - 1]
+            .iter()
+            .all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase()))
+        && !number.is_empty()
+        && number.len() <= 2
+        && number.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// `url` when it passes [`sns_host_url`] and names a certificate the way
@@ -526,6 +546,10 @@ mod tests {
             "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-abc.pem",
             "https://sns.cn-north-1.amazonaws.com.cn/x.pem",
             "https://sns.us-gov-west-1.amazonaws.com:443/x.pem",
+            "https://sns.ap-southeast-2.amazonaws.com/x.pem",
+            "https://sns.cn-northwest-1.amazonaws.com.cn/x.pem",
+            "https://sns.eu-central-2.amazonaws.com/x.pem",
+            "https://sns.il-central-1.amazonaws.com/x.pem",
         ] {
             assert!(sns_host_url(ok).is_some(), "{ok}");
         }
@@ -540,6 +564,17 @@ mod tests {
             "https://sns.amazonaws.com/x.pem",
             "https://sns.a.b.amazonaws.com/x.pem",
             "https://sns.us_east.amazonaws.com/x.pem",
+            // Amazon S3's names for a bucket called `sns` (anyone's).
+            "https://sns.s3-external-1.amazonaws.com/x.pem",
+            "https://sns.s3-ap-southeast-2.amazonaws.com/x.pem",
+            "https://sns.s3-accelerate.amazonaws.com/x.pem",
+            "https://sns.s3-website-us-east-1.amazonaws.com/x.pem",
+            "https://sns.s3-us-gov-west-1.amazonaws.com/x.pem",
+            "https://sns.compute-1.amazonaws.com/x.pem",
+            "https://sns.us-east.amazonaws.com/x.pem",
+            "https://sns.us--1.amazonaws.com/x.pem",
+            "https://sns.us-east-1a.amazonaws.com/x.pem",
+            "https://sns.use-east-1.amazonaws.com/x.pem",
             "https://127.0.0.1/x.pem",
             "ftp://sns.us-east-1.amazonaws.com/x.pem",
             "not a url",
