@@ -30,6 +30,11 @@ use listen_support::{http, key, start, Site};
 use serde_json::Value;
 
 const SNS_HOST: &str = "sns.us-east-1.amazonaws.com";
+/// Amazon S3's virtual-hosted name of a bucket called `sns` on a legacy
+/// endpoint: under amazonaws.com, starting `sns.`, but anyone's content.
+const S3_BUCKET_HOST: &str = "sns.s3-external-1.amazonaws.com";
+/// An SNS host name the test server's TLS certificate does not cover.
+const OTHER_SNS_HOST: &str = "sns.eu-central-1.amazonaws.com";
 const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:letterpress-feedback";
 const CERT_PATH: &str = "/SimpleNotificationService-0123456789abcdef0123456789abcdef.pem";
 const POSTMARK_PASSWORD: &str = "postmark-webhook-password-0123456789";
@@ -89,7 +94,7 @@ fn sns_certificates(dir: &Path) {
         ],
     );
     for (name, cn, ext) in [
-        ("tls", SNS_HOST, format!("subjectAltName=DNS:{SNS_HOST}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n")),
+        ("tls", SNS_HOST, format!("subjectAltName=DNS:{SNS_HOST},DNS:{S3_BUCKET_HOST}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n")),
         ("signing", "sns.amazonaws.com", "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\n".to_string()),
     ] {
         std::fs::write(dir.join(format!("{name}.cnf")), ext).unwrap();
@@ -112,9 +117,11 @@ fn sns_certificates(dir: &Path) {
 
 /// Python's HTTPS server on loopback: serves `dir`, answers SNS's
 /// ConfirmSubscription, and prints a line for every connection it accepts
-/// and every GET it answers.
+/// and every GET it answers. A path with `Slow` in it is answered 404
+/// after 3 s (a slow SNS host); `/SimpleNotificationService-Redirect.pem`
+/// redirects to `/followed.pem`.
 const HTTPS_SERVER: &str = r#"
-import http.server, ssl, sys
+import http.server, ssl, sys, time
 root, cert, key = sys.argv[1:4]
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 ctx.load_cert_chain(cert, key)
@@ -123,6 +130,16 @@ class H(http.server.SimpleHTTPRequestHandler):
         super().__init__(*a, directory=root, **k)
     def do_GET(self):
         print("GET " + self.path, flush=True)
+        if "Slow" in self.path:
+            time.sleep(3)
+            self.send_error(404)
+            return
+        if self.path == "/SimpleNotificationService-Redirect.pem":
+            self.send_response(302)
+            self.send_header("Location", "/followed.pem")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if self.path.startswith("/?Action=ConfirmSubscription"):
             body = b"<ConfirmSubscriptionResponse><ConfirmSubscriptionResult/></ConfirmSubscriptionResponse>"
             self.send_response(200)
@@ -159,14 +176,15 @@ impl Drop for Https {
 }
 
 impl Https {
-    fn start(dir: &Path, root: &Path) -> Https {
+    /// Serves `root` with the TLS certificate `dir/<tls>.pem` (and `.key`).
+    fn start(dir: &Path, root: &Path, tls: &str) -> Https {
         let script = dir.join("https_server.py");
         std::fs::write(&script, HTTPS_SERVER).unwrap();
         let mut child = Command::new("python3")
             .arg(&script)
             .arg(root)
-            .arg(dir.join("tls.pem"))
-            .arg(dir.join("tls.key"))
+            .arg(dir.join(format!("{tls}.pem")))
+            .arg(dir.join(format!("{tls}.key")))
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
@@ -322,6 +340,103 @@ fn subscribers(dir: &Path, addresses: &[&str]) {
     std::fs::write(dir.join("subscribers.toml"), s).unwrap();
 }
 
+/// `listen` run in-process with the SES webhook on: the certificates of
+/// [`sns_certificates`], the signing certificate served by [`Https`] on
+/// [`SNS_HOST`] (pointed at loopback, as are the hosts the rule must
+/// refuse, so a fetch that slipped through would show in its log).
+struct SnsRig {
+    tmp: tempfile::TempDir,
+    https: Https,
+    site: Site,
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<std::thread::JoinHandle<letterpress::error::Result<()>>>,
+}
+
+impl SnsRig {
+    /// `subscribers` on the list; `trust` may point more hosts somewhere.
+    fn start(subscribers_: &[&str], trust: impl FnOnce(SnsTrust) -> SnsTrust) -> SnsRig {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        sns_certificates(dir);
+        let served = dir.join("served");
+        std::fs::create_dir(&served).unwrap();
+        std::fs::copy(
+            dir.join("signing.pem"),
+            served.join(CERT_PATH.trim_start_matches('/')),
+        )
+        .unwrap();
+        let https = Https::start(dir, &served, "tls");
+        let loopback: SocketAddr = ([127, 0, 0, 1], https.port).into();
+        let site = Site::new(&format!(
+            "[unsubscribe]\nsecret_env = \"LETTERPRESS_WEBHOOKS_SNS_TEST_SECRET\"\n\n\
+             [webhooks.ses]\ntopic_arns = [\"{TOPIC}\"]\n"
+        ));
+        subscribers(site.dir.path(), subscribers_);
+        std::env::set_var(
+            "LETTERPRESS_WEBHOOKS_SNS_TEST_SECRET",
+            listen_support::SECRET,
+        );
+        let config = Config::from_file(&site.config).unwrap();
+        let mut t = SnsTrust::with_roots_pem(&std::fs::read(dir.join("ca.pem")).unwrap())
+            .connect(SNS_HOST, loopback);
+        for h in [
+            "evil.example",
+            "sns.us-east-1.amazonaws.com.evil.example",
+            S3_BUCKET_HOST,
+            OTHER_SNS_HOST,
+        ] {
+            t = t.connect(h, loopback);
+        }
+        let options = Options {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            commit_each: false,
+            sns: trust(t),
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (tell, bound) = std::sync::mpsc::channel();
+        let server = std::thread::spawn(move || {
+            letterpress::listen::run_until(
+                &config,
+                &options,
+                async move {
+                    let _ = stopped.await;
+                },
+                move |a| tell.send(a).unwrap(),
+            )
+        });
+        let addr: SocketAddr = bound
+            .recv_timeout(Duration::from_secs(30))
+            .expect("listen starts");
+        SnsRig {
+            tmp,
+            https,
+            site,
+            addr,
+            stop: Some(stop),
+            server: Some(server),
+        }
+    }
+
+    fn dir(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    /// Stops `listen` and checks that it stopped cleanly.
+    fn stop(mut self) {
+        self.stop.take().unwrap().send(()).unwrap();
+        self.server.take().unwrap().join().unwrap().unwrap();
+    }
+}
+
+impl Drop for SnsRig {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
 #[test]
 fn sns_only_correctly_signed_messages_from_sns_hosts_count() {
     if !common::has_program("openssl", &["version"]) {
@@ -330,65 +445,16 @@ fn sns_only_correctly_signed_messages_from_sns_hosts_count() {
     if !common::has_python_module("ssl") {
         return common::skip("python3 with ssl is needed to serve the certificate over https");
     }
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    sns_certificates(dir);
-    let served = dir.join("served");
-    std::fs::create_dir(&served).unwrap();
-    std::fs::copy(
-        dir.join("signing.pem"),
-        served.join(CERT_PATH.trim_start_matches('/')),
-    )
-    .unwrap();
-    let https = Https::start(dir, &served);
-    let loopback: SocketAddr = ([127, 0, 0, 1], https.port).into();
-
-    let site = Site::new(&format!(
-        "[unsubscribe]\nsecret_env = \"LETTERPRESS_WEBHOOKS_SNS_TEST_SECRET\"\n\n\
-         [webhooks.ses]\ntopic_arns = [\"{TOPIC}\"]\n"
-    ));
-    subscribers(
-        site.dir.path(),
+    let rig = SnsRig::start(
         &[
             "jane@example.com",
             "richard@example.com",
             "bob@example.com",
             "success@example.com",
         ],
+        |t| t,
     );
-    std::env::set_var(
-        "LETTERPRESS_WEBHOOKS_SNS_TEST_SECRET",
-        listen_support::SECRET,
-    );
-    let config = Config::from_file(&site.config).unwrap();
-    let store = site.store();
-    let mut trust = SnsTrust::with_roots_pem(&std::fs::read(dir.join("ca.pem")).unwrap())
-        .connect(SNS_HOST, loopback);
-    // Hosts the rule must refuse also lead to the test server, so a fetch
-    // that slipped through would show in its log instead of leaving loopback.
-    for h in ["evil.example", "sns.us-east-1.amazonaws.com.evil.example"] {
-        trust = trust.connect(h, loopback);
-    }
-    let options = Options {
-        bind: "127.0.0.1:0".parse().unwrap(),
-        commit_each: false,
-        sns: trust,
-    };
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let (tell, bound) = std::sync::mpsc::channel();
-    let server = std::thread::spawn(move || {
-        letterpress::listen::run_until(
-            &config,
-            &options,
-            async move {
-                let _ = stopped.await;
-            },
-            move |a| tell.send(a).unwrap(),
-        )
-    });
-    let addr: SocketAddr = bound
-        .recv_timeout(Duration::from_secs(30))
-        .expect("listen starts");
+    let (dir, https, addr, store) = (rig.dir(), &rig.https, rig.addr, rig.site.store());
 
     // A hard bounce signed with SHA1withRSA (SignatureVersion 1): counted.
     let mut bounce = notification(
@@ -548,9 +614,272 @@ fn sns_only_correctly_signed_messages_from_sns_hosts_count() {
     sign(dir, &mut confirm, "signing.key", 1);
     assert_eq!(post_sns(addr, &confirm, &[]).0, 403);
     assert_eq!(https.seen().len(), before);
+    rig.stop();
+}
 
-    stop.send(()).unwrap();
-    server.join().unwrap().unwrap();
+/// POSTs `body` to `path` and waits up to a minute for the answer (where
+/// [`http`] gives up after 5 s): its status and how long it took.
+fn post_patiently(
+    addr: SocketAddr,
+    path: &str,
+    body: &str,
+    extra: &[(&str, &str)],
+) -> (u16, Duration) {
+    use std::io::{Read, Write};
+    let start = std::time::Instant::now();
+    let mut c = std::net::TcpStream::connect(addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let mut head = format!("POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n");
+    for (k, v) in extra {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    write!(
+        c,
+        "{head}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    let _ = c.read_to_string(&mut answer);
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, start.elapsed())
+}
+
+#[test]
+fn sns_refuses_what_an_attacker_can_name_or_reshape() {
+    if !common::has_program("openssl", &["version"]) {
+        return common::skip("the openssl CLI is needed to make and sign with a test certificate");
+    }
+    if !common::has_python_module("ssl") {
+        return common::skip("python3 with ssl is needed to serve the certificate over https");
+    }
+    // A second SNS host whose TLS certificate no trusted CA issued: it
+    // serves the genuine signing certificate, which must not be taken.
+    const UNTRUSTED: &str = "sns.eu-west-1.amazonaws.com";
+    let other = tempfile::tempdir().unwrap();
+    let odir = other.path();
+    openssl(
+        odir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "self.key",
+            "-out",
+            "self.pem",
+            "-days",
+            "2",
+            "-subj",
+            &format!("/CN={UNTRUSTED}"),
+            "-addext",
+            &format!("subjectAltName=DNS:{UNTRUSTED}"),
+        ],
+    );
+    let oserved = odir.join("served");
+    std::fs::create_dir(&oserved).unwrap();
+    let rig = SnsRig::start(&["jane@example.com", "bob@example.com"], |t| t);
+    let (dir, https, addr, store) = (rig.dir(), &rig.https, rig.addr, rig.site.store());
+    let gets = |lines: Vec<String>| -> Vec<String> {
+        lines
+            .into_iter()
+            .filter(|l| l.starts_with("GET "))
+            .collect()
+    };
+
+    // The real certificate, fetched once.
+    let mut jane = notification(
+        "ses-bounce-permanent.json",
+        "7b000000-0000-4000-8000-000000000001",
+    );
+    jane.insert(
+        "Subject".into(),
+        Value::from("Amazon SES Email Event Notification"),
+    );
+    sign(dir, &mut jane, "signing.key", 1);
+    assert_eq!(post_sns(addr, &jane, &[]).0, 200);
+    assert_eq!(events(&store).len(), 1);
+
+    // (1) The same certificate under other names (a query, a fragment,
+    // percent-encoding, a doubled slash) and other paths: each would be a fetch and a cache
+    // entry of its own, 16 of which push the real one out. Refused
+    // before any fetch.
+    let before = gets(https.seen()).len();
+    let name = CERT_PATH.trim_start_matches("/SimpleNotificationService-");
+    for (i, url) in [
+        format!("https://{SNS_HOST}{CERT_PATH}?1"),
+        format!("https://{SNS_HOST}{CERT_PATH}?"),
+        format!("https://{SNS_HOST}{CERT_PATH}#x"),
+        format!("https://{SNS_HOST}/%53impleNotificationService-{name}"),
+        format!("https://{SNS_HOST}//SimpleNotificationService-{name}"),
+        format!("https://{SNS_HOST}/SimpleNotificationService-%2e%2e.pem"),
+        format!("https://{SNS_HOST}/certs/x.pem"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut m = notification(
+            "ses-bounce-permanent.json",
+            &format!("7b000000-1111-4000-8000-{i:012}"),
+        );
+        m.insert("SigningCertURL".into(), Value::from(url.clone()));
+        sign(dir, &mut m, "wrong.key", 1);
+        let (status, head) = post_sns(addr, &m, &[]);
+        assert_eq!(status, 403, "{url}: {head}");
+    }
+    let fetched = gets(https.seen());
+    assert_eq!(
+        fetched.len(),
+        before,
+        "fetched for another name: {fetched:?}"
+    );
+
+    // (1b) An S3 bucket named `sns` (whoever registered it) serves its
+    // owner's certificate under a name that starts `sns.` and ends
+    // `.amazonaws.com`, with a valid TLS certificate: a message signed
+    // with that key would be a forged bounce for any reader. Only
+    // region-shaped names (`us-east-1`, `us-gov-west-1`, `cn-north-1`)
+    // are SNS hosts; refused without a fetch.
+    let mut m = notification(
+        "ses-bounce-permanent.json",
+        "7b000000-1111-4000-8000-999999999999",
+    );
+    let msg = m["Message"]
+        .as_str()
+        .unwrap()
+        .replace("jane@example.com", "bob@example.com");
+    m.insert("Message".into(), Value::from(msg));
+    m.insert(
+        "SigningCertURL".into(),
+        Value::from(format!("https://{S3_BUCKET_HOST}{CERT_PATH}")),
+    );
+    sign(dir, &mut m, "signing.key", 1);
+    let (status, head) = post_sns(addr, &m, &[]);
+    assert_eq!(status, 403, "an S3 bucket's certificate: {head}");
+    assert_eq!(gets(https.seen()).len(), before, "fetched from the bucket");
+    assert_eq!(events(&store).len(), 1, "{:?}", events(&store));
+
+    // (2) A signed message with a Subject, reshaped: its Subject moved
+    // into the MessageId keeps the string to sign and would count again
+    // under a new id.
+    let mut reshaped = jane.clone();
+    let subject = reshaped.remove("Subject").unwrap();
+    reshaped.insert(
+        "MessageId".into(),
+        Value::from(format!(
+            "{}\nSubject\n{}",
+            jane["MessageId"].as_str().unwrap(),
+            subject.as_str().unwrap()
+        )),
+    );
+    let (status, head) = post_sns(addr, &reshaped, &[]);
+    assert_eq!(status, 403, "reshaped: {head}");
+    assert_eq!(events(&store).len(), 1, "{:?}", events(&store));
+
+    // (3) A redirect from the certificate URL is not followed.
+    let mut m = notification(
+        "ses-bounce-permanent.json",
+        "7b000000-2222-4000-8000-000000000001",
+    );
+    m.insert(
+        "SigningCertURL".into(),
+        Value::from(format!(
+            "https://{SNS_HOST}/SimpleNotificationService-Redirect.pem"
+        )),
+    );
+    sign(dir, &mut m, "signing.key", 1);
+    assert_eq!(post_sns(addr, &m, &[]).0, 503);
+    let fetched = gets(https.seen());
+    assert!(
+        fetched.contains(&"GET /SimpleNotificationService-Redirect.pem".to_string()),
+        "{fetched:?}"
+    );
+    assert!(
+        !fetched.iter().any(|l| l.contains("followed")),
+        "{fetched:?}"
+    );
+
+    // (4) Many forged certificate URLs at once on a slow SNS host: each
+    // waits for the fetch before it for at most a fetch's timeout, so no
+    // post holds its connection for long (one at a time, eight of them
+    // took 8 × 3 s).
+    let posts: Vec<String> = (0..8)
+        .map(|i| {
+            let mut m = notification(
+                "ses-bounce-permanent.json",
+                &format!("7b000000-3333-4000-8000-{i:012}"),
+            );
+            m.insert(
+                "SigningCertURL".into(),
+                Value::from(format!(
+                    "https://{SNS_HOST}/SimpleNotificationService-Slow{i}.pem"
+                )),
+            );
+            sign(dir, &mut m, "wrong.key", 1);
+            Value::Object(m).to_string()
+        })
+        .collect();
+    let waits: Vec<(u16, Duration)> = std::thread::scope(|s| {
+        let hs: Vec<_> = posts
+            .iter()
+            .map(|b| s.spawn(move || post_patiently(addr, "/webhooks/ses", b, &[])))
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(waits.iter().all(|(s, _)| *s == 503), "{waits:?}");
+    let longest = waits.iter().map(|(_, d)| *d).max().unwrap();
+    assert!(
+        longest < Duration::from_secs(12),
+        "a post waited {longest:?}: {waits:?}"
+    );
+
+    // (4b) A TLS certificate for another name: no certificate taken.
+    let mut m = notification(
+        "ses-bounce-permanent.json",
+        "7b000000-4444-4000-8000-000000000002",
+    );
+    m.insert(
+        "SigningCertURL".into(),
+        Value::from(format!("https://{OTHER_SNS_HOST}{CERT_PATH}")),
+    );
+    sign(dir, &mut m, "signing.key", 1);
+    let fetched_before = gets(https.seen()).len();
+    assert_eq!(post_sns(addr, &m, &[]).0, 503);
+    assert_eq!(gets(https.seen()).len(), fetched_before);
+    rig.stop();
+
+    // (5) A host whose TLS certificate no trusted CA issued: no
+    // certificate taken from it, not even the genuine one.
+    let untrusted = Https::start(odir, &oserved, "self");
+    let rig = SnsRig::start(&["jane@example.com"], |t| {
+        t.connect(UNTRUSTED, ([127, 0, 0, 1], untrusted.port).into())
+    });
+    std::fs::copy(
+        rig.dir().join("signing.pem"),
+        oserved.join(CERT_PATH.trim_start_matches('/')),
+    )
+    .unwrap();
+    let mut m = notification(
+        "ses-bounce-permanent.json",
+        "7b000000-4444-4000-8000-000000000001",
+    );
+    m.insert(
+        "SigningCertURL".into(),
+        Value::from(format!("https://{UNTRUSTED}{CERT_PATH}")),
+    );
+    sign(rig.dir(), &mut m, "signing.key", 1);
+    assert_eq!(post_sns(rig.addr, &m, &[]).0, 503);
+    let seen = untrusted.seen();
+    assert!(seen.iter().any(|l| l.starts_with("CONNECT")), "{seen:?}");
+    assert!(!seen.iter().any(|l| l.starts_with("GET")), "{seen:?}");
+    assert!(events(&rig.site.store()).is_empty());
+    rig.stop();
 }
 
 /// `python3 -c` HMAC-SHA256 hex of `timestamp + token` under the key.
@@ -622,6 +951,39 @@ fn why(site: &Site) -> Vec<String> {
         .take_while(|l| l.starts_with("  "))
         .map(str::to_string)
         .collect()
+}
+
+/// Another process (Python's sqlite3) holding the store's write lock
+/// until dropped.
+struct StoreLock(Child);
+
+impl StoreLock {
+    fn hold(store: &Path) -> StoreLock {
+        let mut lock = Command::new("python3")
+            .args([
+                "-c",
+                "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], isolation_level=None); \
+                 c.execute('BEGIN EXCLUSIVE'); print('LOCKED', flush=True); sys.stdin.read()",
+            ])
+            .arg(store)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(lock.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "LOCKED");
+        StoreLock(lock)
+    }
+}
+
+impl Drop for StoreLock {
+    fn drop(&mut self) {
+        drop(self.0.stdin.take());
+        let _ = self.0.wait();
+    }
 }
 
 fn basic(user: &str, password: &str) -> String {
@@ -715,44 +1077,17 @@ fn postmark_needs_its_credentials_and_counts_each_record_once() {
     soft_body["Email"] = Value::from("soft@example.com");
     // While another process holds the store's write lock, the post gets
     // 503 (Postmark retries) and nothing is recorded; the retry counts.
-    let mut lock = Command::new("python3")
-        .args([
-            "-c",
-            "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], isolation_level=None); \
-             c.execute('BEGIN EXCLUSIVE'); print('LOCKED', flush=True); sys.stdin.read()",
-        ])
-        .arg(site.store())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(lock.stdout.as_mut().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert_eq!(line.trim(), "LOCKED");
+    let lock = StoreLock::hold(&site.store());
     // The store waits out its 5 s busy timeout first: read the answer
     // with more patience than `http` has.
-    let status = {
-        use std::io::{Read, Write};
-        let body = soft_body.to_string();
-        let mut c = std::net::TcpStream::connect(server.addr).unwrap();
-        c.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-        write!(
-            c,
-            "POST /webhooks/postmark HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
-             Authorization: {good}\r\nContent-Type: application/json\r\n\
-             Content-Length: {}\r\n\r\n{body}",
-            body.len()
-        )
-        .unwrap();
-        let mut answer = String::new();
-        c.read_to_string(&mut answer).unwrap();
-        answer.split_whitespace().nth(1).unwrap_or("").to_string()
-    };
-    assert_eq!(status, "503", "a store that cannot be written");
-    drop(lock.stdin.take());
-    lock.wait().unwrap();
+    let (status, _) = post_patiently(
+        server.addr,
+        "/webhooks/postmark",
+        &soft_body.to_string(),
+        &[("Authorization", &good)],
+    );
+    assert_eq!(status, 503, "a store that cannot be written");
+    drop(lock);
     assert_eq!(
         post_json(
             server.addr,
@@ -1015,6 +1350,133 @@ fn mailgun_needs_its_signature_and_refuses_stale_and_replayed_posts() {
         );
     }
     assert!(!log.contains("alice@example.com"));
+}
+
+#[test]
+fn mailgun_a_signature_carries_one_event_only() {
+    if !common::has_python_module("sqlite3") {
+        return common::skip("python3 with sqlite3 is needed to hold the store's lock");
+    }
+    let site = Site::new("[webhooks.mailgun]\n");
+    subscribers(site.dir.path(), &["alice@example.com", "dave@example.com"]);
+    let server = start(
+        &site,
+        &[("LETTERPRESS_MAILGUN_SIGNING_KEY", MAILGUN_KEY)],
+        &[],
+    );
+    let path = "/webhooks/mailgun";
+    let now = now_secs();
+    let token = "tok-once-00000000000000000000000000000000";
+    let genuine = mailgun(
+        "mailgun-failed-permanent.json",
+        "alice@example.com",
+        "ev-alice",
+        now,
+        token,
+        None,
+    );
+    // Mailgun's signature covers the timestamp and token, not the event.
+    // A genuine post that is not accepted (here: the store is locked, so
+    // 503 and Mailgun retries) leaves its signature unused, and whoever
+    // saw it (a proxy's log, a debugging dump) could put any event under
+    // it for fifteen minutes: a complaint for any reader.
+    let lock = StoreLock::hold(&site.store());
+    assert_eq!(post_patiently(server.addr, path, &genuine, &[]).0, 503);
+    drop(lock);
+    let mut forged: Value = serde_json::from_str(&genuine).unwrap();
+    let complaint = fixture("mailgun-complained.json");
+    forged["event-data"] = complaint["event-data"].clone();
+    forged["event-data"]["recipient"] = Value::from("dave@example.com");
+    forged["event-data"]["id"] = Value::from("ev-forged");
+    let (status, _, _) = post_json(server.addr, path, &forged.to_string(), &[]);
+    assert_eq!(status, 403, "another event under a used signature");
+    // The same post again (Mailgun's retry) is still taken, once.
+    assert_eq!(post_json(server.addr, path, &genuine, &[]).0, 200);
+    assert_eq!(post_json(server.addr, path, &genuine, &[]).0, 403);
+    assert_eq!(
+        events(&site.store()),
+        vec![(
+            "alice@example.com".to_string(),
+            EventKind::HardBounce,
+            Source::Webhook
+        )]
+    );
+}
+
+/// The resident memory of process `pid`, in bytes.
+fn rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    kb * 1024
+}
+
+#[test]
+fn anonymous_webhook_bodies_are_held_a_few_at_a_time() {
+    if !Path::new("/proc/self/status").exists() {
+        return common::skip("/proc is needed to read listen's resident memory");
+    }
+    let site = Site::new("[webhooks.mailgun]\n");
+    subscribers(site.dir.path(), &["alice@example.com"]);
+    let server = start(
+        &site,
+        &[("LETTERPRESS_MAILGUN_SIGNING_KEY", MAILGUN_KEY)],
+        &[],
+    );
+    let pid = server.child.id();
+    let before = rss(pid);
+    // 150 clients, no signature, each sending all but the last byte of a
+    // body just under the 1 MiB limit and then waiting: a post must be
+    // read whole before its signature can be checked, so each read one
+    // is a MiB of listen's memory for anyone.
+    let body = format!("[{}", "0,".repeat(512 * 1024 - 8));
+    let head = format!(
+        "POST /webhooks/mailgun HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n",
+        body.len() + 2
+    );
+    let mut streams = Vec::new();
+    let mut writers = Vec::new();
+    for _ in 0..150 {
+        let s = std::net::TcpStream::connect(server.addr).unwrap();
+        streams.push(s.try_clone().unwrap());
+        let (head, body) = (head.clone(), body.clone());
+        writers.push(std::thread::spawn(move || {
+            use std::io::Write;
+            let mut s = s;
+            let _ = s.write_all(head.as_bytes());
+            let _ = s.write_all(body.as_bytes());
+        }));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    let grown = rss(pid).saturating_sub(before);
+    for s in &streams {
+        let _ = s.shutdown(std::net::Shutdown::Both);
+    }
+    for w in writers {
+        w.join().unwrap();
+    }
+    assert!(
+        grown < 80 * 1024 * 1024,
+        "150 unsigned bodies grew listen by {} MiB",
+        grown / (1024 * 1024)
+    );
+    // Once they are gone, a signed post is read and counted as usual.
+    let good = mailgun(
+        "mailgun-failed-permanent.json",
+        "alice@example.com",
+        "ev-after",
+        now_secs(),
+        "tok-after-000000000000000000000000000000",
+        None,
+    );
+    assert_eq!(
+        post_patiently(server.addr, "/webhooks/mailgun", &good, &[]).0,
+        200
+    );
 }
 
 /// recipient → Message-ID of each message captured in `dir`.

@@ -4,7 +4,10 @@
 //! `signature.signature`, the hex HMAC-SHA256 of timestamp + token under
 //! the HTTP webhook signing key; it is checked in constant time. A
 //! timestamp more than [`MAX_AGE`] from now is refused, and so is a token
-//! already used by an accepted post ([`Tokens`], bounded).
+//! already used by an accepted post ([`Tokens`], bounded). The signature
+//! does not cover `event-data`, so a token is also bound to the event of
+//! the first post that carried it: a post that was not accepted (a 503,
+//! which Mailgun retries) leaves no signature for another event to use.
 //!
 //! Severity, from Mailgun's fields, never the text: a `failed` event with
 //! `severity: temporary` is transient; with `permanent`, `reason: espblock`
@@ -19,7 +22,7 @@ use std::time::Duration;
 
 use hmac::{Hmac, Mac};
 use serde_json::Value;
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 
 use super::{clean, strip_angles, Payload};
 use crate::bounces::classify::{EnhancedStatus, Failure, Kind, Original, Report, Severity};
@@ -40,7 +43,8 @@ pub enum Refusal {
     BadSignature,
     /// The timestamp is outside [`MAX_AGE`].
     Stale,
-    /// The token was already used.
+    /// The token was already used: by an accepted post, or by a post
+    /// of another event.
     Replayed,
 }
 
@@ -79,13 +83,13 @@ pub fn verify(v: &Value, key: &[u8], now: i64, tokens: &Tokens) -> Result<Signed
     if (now - t).unsigned_abs() > MAX_AGE.as_secs() {
         return Err(Refusal::Stale);
     }
-    if tokens.seen(token) {
-        return Err(Refusal::Replayed);
-    }
-    Ok(Signed {
+    let event: [u8; 32] = Sha256::digest(v["event-data"].to_string()).into();
+    let signed = Signed {
         token: token.to_string(),
         timestamp: t,
-    })
+    };
+    tokens.claim(&signed, event, now)?;
+    Ok(signed)
 }
 
 fn hex(s: &str) -> Option<Vec<u8>> {
@@ -97,37 +101,78 @@ fn hex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// The tokens of accepted posts, forgotten once older than [`MAX_AGE`]
-/// (a replay that old is refused as stale anyway), at most 100,000.
+/// The tokens of correctly signed posts, each with the digest of its
+/// event and whether a post of it was accepted; forgotten once older than
+/// [`MAX_AGE`] (a replay that old is refused as stale anyway), at most
+/// 100,000 (only posts signed with the key are remembered).
 #[derive(Debug, Default)]
 pub struct Tokens {
     inner: Mutex<Seen>,
 }
 
-/// Token → its timestamp, and the tokens oldest first (to forget them).
-type Seen = (HashMap<String, i64>, VecDeque<(i64, String)>);
+/// What a token was first used for.
+#[derive(Debug)]
+struct Use {
+    /// SHA-256 of the post's `event-data`.
+    event: [u8; 32],
+    /// A post with it was answered 2xx.
+    accepted: bool,
+}
+
+/// Token → its use, and the tokens oldest first (to forget them).
+type Seen = (HashMap<String, Use>, VecDeque<(i64, String)>);
 
 impl Tokens {
+    /// Takes `signed`'s token for `event`: refused when a post with it was
+    /// accepted, or when it came first with another event; a retry of the
+    /// same event (after a 503) may use it again.
+    fn claim(&self, signed: &Signed, event: [u8; 32], now: i64) -> Result<(), Refusal> {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let (map, order) = &mut *inner;
+        forget_old(map, order, now);
+        match map.get(&signed.token) {
+            Some(u) if u.accepted || u.event != event => Err(Refusal::Replayed),
+            Some(_) => Ok(()),
+            None => {
+                map.insert(
+                    signed.token.clone(),
+                    Use {
+                        event,
+                        accepted: false,
+                    },
+                );
+                order.push_back((signed.timestamp, signed.token.clone()));
+                Ok(())
+            }
+        }
+    }
+
+    /// Marks the token of a post whose result is durable as used (not
+    /// before: a post that failed must be retried with the same token).
+    pub fn remember(&self, signed: Signed, now: i64) {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let (map, order) = &mut *inner;
+        forget_old(map, order, now);
+        if let Some(u) = map.get_mut(&signed.token) {
+            u.accepted = true;
+        }
+    }
+
+    #[cfg(test)]
     fn seen(&self, token: &str) -> bool {
         let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         inner.0.contains_key(token)
     }
+}
 
-    /// Remembers the token of a post whose result is durable (not before:
-    /// a post that failed must be retried with the same token).
-    pub fn remember(&self, signed: Signed, now: i64) {
-        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let (map, order) = &mut *inner;
-        while let Some((t, _)) = order.front() {
-            if now - *t > MAX_AGE.as_secs() as i64 || map.len() >= TOKENS {
-                let (_, old) = order.pop_front().expect("front exists");
-                map.remove(&old);
-            } else {
-                break;
-            }
-        }
-        if map.insert(signed.token.clone(), signed.timestamp).is_none() {
-            order.push_back((signed.timestamp, signed.token));
+/// Forgets tokens older than [`MAX_AGE`], and the oldest past [`TOKENS`].
+fn forget_old(map: &mut HashMap<String, Use>, order: &mut VecDeque<(i64, String)>, now: i64) {
+    while let Some((t, _)) = order.front() {
+        if now - *t > MAX_AGE.as_secs() as i64 || map.len() >= TOKENS {
+            let (_, old) = order.pop_front().expect("front exists");
+            map.remove(&old);
+        } else {
+            break;
         }
     }
 }
@@ -342,5 +387,32 @@ mod tests {
             now + 20 * 60,
         );
         assert!(!tokens.seen("tok-1"));
+    }
+
+    #[test]
+    fn a_token_is_bound_to_its_first_event() {
+        let key = b"key-0123456789abcdef0123456789abcdef";
+        let tokens = Tokens::default();
+        let now = 1_800_000_000;
+        let ts = now.to_string();
+        let post = |recipient: &str| {
+            serde_json::json!({
+                "signature": {"timestamp": ts, "token": "tok-b", "signature": sign(key, &ts, "tok-b")},
+                "event-data": {"event": "complained", "recipient": recipient, "id": recipient},
+            })
+        };
+        // Not remembered (the post got a 503): the same event may come
+        // again, another event under its signature may not.
+        verify(&post("alice@example.com"), key, now, &tokens).unwrap();
+        assert_eq!(
+            verify(&post("bob@example.com"), key, now, &tokens).unwrap_err(),
+            Refusal::Replayed
+        );
+        let retry = verify(&post("alice@example.com"), key, now, &tokens).unwrap();
+        tokens.remember(retry, now);
+        assert_eq!(
+            verify(&post("alice@example.com"), key, now, &tokens).unwrap_err(),
+            Refusal::Replayed
+        );
     }
 }

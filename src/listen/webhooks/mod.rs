@@ -48,6 +48,12 @@ pub use sns::SnsTrust;
 pub const MAX_BODY: usize = 1024 * 1024;
 /// The shortest Postmark password or Mailgun signing key accepted, in bytes.
 pub const MIN_SECRET: usize = 16;
+/// Bodies read at once before their post can be authenticated (SES's
+/// and Mailgun's: the signature is inside): up to [`MAX_BODY`] each, so
+/// at most 32 MiB of memory for anyone on the internet, instead of
+/// `max_connections` MiB. A post past them waits at most the body
+/// timeout for its turn, then gets 503 (the relays retry).
+pub const ANONYMOUS_BODIES: usize = 32;
 
 /// What a relay's payload is, once read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +71,8 @@ pub(super) struct Webhooks {
     postmark: Option<[u8; 32]>,
     mailgun: Option<(Vec<u8>, mailgun::Tokens)>,
     sink: Arc<Sink>,
+    /// [`ANONYMOUS_BODIES`] permits.
+    anonymous: tokio::sync::Semaphore,
 }
 
 impl Webhooks {
@@ -138,6 +146,7 @@ pub(super) fn setup(config: &Config, secret: &[u8], trust: &SnsTrust) -> Result<
         postmark,
         mailgun,
         sink: Arc::new(sink),
+        anonymous: tokio::sync::Semaphore::new(ANONYMOUS_BODIES),
     }))
 }
 
@@ -322,12 +331,37 @@ async fn read(
     super::routes::read_body_max(app, headers, body, MAX_BODY).await
 }
 
+/// [`read`] for a post not yet authenticated, holding one of the
+/// [`ANONYMOUS_BODIES`] permits (keep it while the body is in use).
+async fn read_anonymous<'a>(
+    app: &App,
+    w: &'a Webhooks,
+    headers: &HeaderMap,
+    body: Body,
+) -> std::result::Result<(axum::body::Bytes, tokio::sync::SemaphorePermit<'a>), Response> {
+    let permit = match tokio::time::timeout(app.limits.body_timeout, w.anonymous.acquire()).await {
+        Ok(Ok(p)) => p,
+        _ => {
+            return Err(answer(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "try again\n",
+            ))
+        }
+    };
+    Ok((read(app, headers, body).await?, permit))
+}
+
 /// `POST /webhooks/ses`: an SNS message.
 pub(super) async fn ses(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> Response {
-    let Some(sns) = app.webhooks.as_ref().and_then(|w| w.ses.as_ref()) else {
+    let Some((w, sns)) = app
+        .webhooks
+        .as_ref()
+        .and_then(|w| Some((w, w.ses.as_ref()?)))
+    else {
         return answer(StatusCode::NOT_FOUND, "not-found", "not found\n");
     };
-    let body = match read(&app, &headers, body).await {
+    let (body, _permit) = match read_anonymous(&app, w, &headers, body).await {
         Ok(b) => b,
         Err(r) => return r,
     };
@@ -434,10 +468,14 @@ pub(super) async fn mailgun(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let Some((key, tokens)) = app.webhooks.as_ref().and_then(|w| w.mailgun.as_ref()) else {
+    let Some((w, (key, tokens))) = app
+        .webhooks
+        .as_ref()
+        .and_then(|w| Some((w, w.mailgun.as_ref()?)))
+    else {
         return answer(StatusCode::NOT_FOUND, "not-found", "not found\n");
     };
-    let body = match read(&app, &headers, body).await {
+    let (body, _permit) = match read_anonymous(&app, w, &headers, body).await {
         Ok(b) => b,
         Err(r) => return r,
     };

@@ -3,9 +3,10 @@
 //!
 //! 1. the topic must be one of `[webhooks.ses] topic_arns` and the
 //!    `Timestamp` recent ([`MAX_AGE`]);
-//! 2. `SigningCertURL` must be `https://sns.<region>.amazonaws.com[.cn]/….pem`
-//!    ([`sns_host_url`]: no other scheme, host, port or user info), checked
-//!    before anything is fetched;
+//! 2. `SigningCertURL` must be
+//!    `https://sns.<region>.amazonaws.com[.cn]/SimpleNotificationService-<name>.pem`
+//!    ([`signing_cert_url`]: no other scheme, host, port, user info, path,
+//!    query or fragment), checked before anything is fetched;
 //! 3. the certificate is fetched over TLS from that host (trust roots and
 //!    connection address from [`SnsTrust`]), with a timeout and a size cap,
 //!    and kept in a small bounded cache;
@@ -134,7 +135,7 @@ pub struct Envelope {
     pub signature_version: String,
     /// Base64 of the signature over [`canonical`].
     pub signature: String,
-    /// Where the signing certificate is (must pass [`sns_host_url`]).
+    /// Where the signing certificate is (must pass [`signing_cert_url`]).
     #[serde(rename = "SigningCertURL")]
     pub signing_cert_url: String,
     /// A notification's subject, when it has one.
@@ -152,8 +153,15 @@ pub struct Envelope {
 /// documented order. Notification: Message, MessageId, Subject (only when
 /// present), Timestamp, TopicArn, Type. Subscription and unsubscribe
 /// confirmations: Message, MessageId, SubscribeURL, Timestamp, Token,
-/// TopicArn, Type. `None` for another type or a missing field.
+/// TopicArn, Type. `None` for another type, a missing field, or a
+/// `MessageId` that is not one line: a newline there would let the
+/// optional `Subject` of a signed message move into the `MessageId`
+/// (`id\nSubject\nS`) with the same string to sign, giving a captured
+/// message a new id and so a second count.
 pub fn canonical(e: &Envelope) -> Option<String> {
+    if e.message_id.chars().any(char::is_control) {
+        return None;
+    }
     let mut fields: Vec<(&str, &str)> = vec![("Message", &e.message), ("MessageId", &e.message_id)];
     match e.kind.as_str() {
         "Notification" => {
@@ -182,9 +190,10 @@ pub fn canonical(e: &Envelope) -> Option<String> {
 }
 
 /// `url` when it is `https://sns.<region>.amazonaws.com/…` or
-/// `https://sns.<region>.amazonaws.com.cn/…`, on the default port, without
-/// user info; `None` for anything else (`http://`, another host, a port,
-/// `user@`, an IP address).
+/// `https://sns.<region>.amazonaws.com.cn/…` (`<region>` shaped like
+/// `us-east-1`: [`is_region`]), on the default port, without user info;
+/// `None` for anything else (`http://`, another host, a port, `user@`, an
+/// IP address, an S3 bucket called `sns`).
 pub fn sns_host_url(url: &str) -> Option<url::Url> {
     let u = url::Url::parse(url).ok()?;
     if u.scheme() != "https"
@@ -201,12 +210,49 @@ pub fn sns_host_url(url: &str) -> Option<url::Url> {
     let region = rest
         .strip_suffix(".amazonaws.com")
         .or_else(|| rest.strip_suffix(".amazonaws.com.cn"))?;
-    let region_ok = (3..=32).contains(&region.len())
-        && region.starts_with(|c: char| c.is_ascii_lowercase())
-        && region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    region_ok.then_some(u)
+    is_region(region).then_some(u)
+}
+
+/// True for an AWS region's name: two letters, one or more lowercase
+/// words, a number (`us-east-1`, `us-gov-west-1`, `cn-northwest-1`,
+/// `ap-southeast-5`). Looser rules (any `[a-z0-9-]{3,}`, as some SNS
+/// validators have) also admit `sns.s3-external-1.amazonaws.com`, Amazon
+/// S3's name for a bucket called `sns`, whose owner, whoever that is,
+/// could serve a signing certificate of their own over valid TLS.
+fn is_region(region: &str) -> bool {
+    let mut parts = region.split('-');
+    let (Some(area), Some(number)) = (parts.next(), region.rsplit('-').next()) else {
+        return false;
+    };
+    let words: Vec<&str> = parts.collect();
+    region.len() <= 32
+        && area.len() == 2
+        && area.bytes().all(|b| b.is_ascii_lowercase())
+        && words.len() >= 2
+        && words[..words.len() - 1]
+            .iter()
+            .all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase()))
+        && !number.is_empty()
+        && number.len() <= 2
+        && number.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `url` when it passes [`sns_host_url`] and names a certificate the way
+/// SNS does: path `/SimpleNotificationService-<letters and digits>.pem`,
+/// no query, no fragment. Anything looser lets one certificate be named
+/// by endless URLs (`?1`, `?2`, `#x`, `%53imple...`), each a fetch and a
+/// cache entry that pushes out the one real messages use.
+pub fn signing_cert_url(url: &str) -> Option<url::Url> {
+    let u = sns_host_url(url)?;
+    let name = u
+        .path()
+        .strip_prefix("/SimpleNotificationService-")?
+        .strip_suffix(".pem")?;
+    let ok = u.query().is_none()
+        && u.fragment().is_none()
+        && !name.is_empty()
+        && name.bytes().all(|b| b.is_ascii_alphanumeric());
+    ok.then_some(u)
 }
 
 /// True when `timestamp` (RFC 3339) is within [`MAX_AGE`] before and
@@ -228,7 +274,8 @@ pub enum Refusal {
     OtherTopic,
     /// `Timestamp` outside the window.
     Stale,
-    /// `SigningCertURL` not on an SNS host over https, or not a `.pem`.
+    /// `SigningCertURL` not on an SNS host over https, or not named as SNS
+    /// names its certificates ([`signing_cert_url`]).
     BadUrl,
     /// `SubscribeURL` not on an SNS host over https.
     BadSubscribeUrl,
@@ -267,7 +314,8 @@ pub struct Sns {
     topics: Vec<String>,
     client: reqwest::Client,
     cache: Mutex<HashMap<String, Cached>>,
-    /// One fetch at a time: a burst of messages costs one download.
+    /// One fetch at a time: a burst of messages costs one download; a
+    /// post waits for it at most [`FETCH_TIMEOUT`].
     fetching: tokio::sync::Mutex<()>,
 }
 
@@ -293,9 +341,7 @@ impl Sns {
         if !fresh(&e.timestamp, now_ms) {
             return Err(Refusal::Stale);
         }
-        let cert_url = sns_host_url(&e.signing_cert_url)
-            .filter(|u| u.path().ends_with(".pem"))
-            .ok_or(Refusal::BadUrl)?;
+        let cert_url = signing_cert_url(&e.signing_cert_url).ok_or(Refusal::BadUrl)?;
         let alg: &dyn SignatureVerificationAlgorithm = match e.signature_version.as_str() {
             "1" => &RSA_PKCS1_SHA1,
             "2" => webpki::ring::RSA_PKCS1_2048_8192_SHA256,
@@ -347,7 +393,12 @@ impl Sns {
         if let Some(hit) = self.cached(&key) {
             return hit;
         }
-        let _one = self.fetching.lock().await;
+        // Wait for another URL's fetch at most as long as a fetch may
+        // take: a queue of forged URLs must not hold connections for
+        // minutes. SNS retries a 503.
+        let Ok(_one) = tokio::time::timeout(FETCH_TIMEOUT, self.fetching.lock()).await else {
+            return Err(Refusal::NoCertificate);
+        };
         if let Some(hit) = self.cached(&key) {
             return hit;
         }
@@ -495,6 +546,10 @@ mod tests {
             "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-abc.pem",
             "https://sns.cn-north-1.amazonaws.com.cn/x.pem",
             "https://sns.us-gov-west-1.amazonaws.com:443/x.pem",
+            "https://sns.ap-southeast-2.amazonaws.com/x.pem",
+            "https://sns.cn-northwest-1.amazonaws.com.cn/x.pem",
+            "https://sns.eu-central-2.amazonaws.com/x.pem",
+            "https://sns.il-central-1.amazonaws.com/x.pem",
         ] {
             assert!(sns_host_url(ok).is_some(), "{ok}");
         }
@@ -509,12 +564,94 @@ mod tests {
             "https://sns.amazonaws.com/x.pem",
             "https://sns.a.b.amazonaws.com/x.pem",
             "https://sns.us_east.amazonaws.com/x.pem",
+            // Amazon S3's names for a bucket called `sns` (anyone's).
+            "https://sns.s3-external-1.amazonaws.com/x.pem",
+            "https://sns.s3-ap-southeast-2.amazonaws.com/x.pem",
+            "https://sns.s3-accelerate.amazonaws.com/x.pem",
+            "https://sns.s3-website-us-east-1.amazonaws.com/x.pem",
+            "https://sns.s3-us-gov-west-1.amazonaws.com/x.pem",
+            "https://sns.compute-1.amazonaws.com/x.pem",
+            "https://sns.us-east.amazonaws.com/x.pem",
+            "https://sns.us--1.amazonaws.com/x.pem",
+            "https://sns.us-east-1a.amazonaws.com/x.pem",
+            "https://sns.use-east-1.amazonaws.com/x.pem",
             "https://127.0.0.1/x.pem",
             "ftp://sns.us-east-1.amazonaws.com/x.pem",
             "not a url",
+            // Tricks on the host: a trailing dot, a backslash or `@` that
+            // another parser reads differently, an IDN look-alike.
+            "https://sns.us-east-1.amazonaws.com./x.pem",
+            "https://evil.example\\@sns.us-east-1.amazonaws.com/x.pem",
+            "https://sns.us-east-1.amazonaws.com@evil.example/x.pem",
+            "https://sns.us-east-1.amazonaws.com%40evil.example/x.pem",
+            "https://sns.us-east-1.amazonaws.c\u{f3}m/x.pem",
+            "https://sns.us-east-1.amazonaws.com\u{3002}evil.example/x.pem",
+            "https://[::1]/x.pem",
+            "https://0x7f000001/x.pem",
         ] {
             assert!(sns_host_url(bad).is_none(), "{bad}");
         }
+        // Spellings that parse to the SNS host itself (case, percent
+        // escapes, a backslash that ends the host as `/` does) are that
+        // host, and the fetch goes to the URL as parsed, never the text.
+        for (same, host) in [
+            (
+                "https://SNS.US-EAST-1.AMAZONAWS.COM/x.pem",
+                "sns.us-east-1.amazonaws.com",
+            ),
+            (
+                "https://sns.us-east-1.amazonaws%2Ecom/x.pem",
+                "sns.us-east-1.amazonaws.com",
+            ),
+            (
+                "https://sns.us-east-1.amazonaws.com\\@evil.example/x.pem",
+                "sns.us-east-1.amazonaws.com",
+            ),
+        ] {
+            assert_eq!(
+                sns_host_url(same)
+                    .and_then(|u| u.host_str().map(str::to_string))
+                    .as_deref(),
+                Some(host),
+                "{same}"
+            );
+        }
+    }
+
+    #[test]
+    fn signing_certificates_have_one_name() {
+        let ok = "https://sns.us-west-2.amazonaws.com/SimpleNotificationService-f3ecfb7224c7233fe7bb5f59f96de52f.pem";
+        assert!(signing_cert_url(ok).is_some());
+        for bad in [
+            format!("{ok}?1"),
+            format!("{ok}?"),
+            format!("{ok}#x"),
+            ok.replace("/Simple", "//Simple"),
+            ok.replace("/Simple", "/%53imple"),
+            ok.replace("f3ec", "%66%33ec"),
+            "https://sns.us-west-2.amazonaws.com/SimpleNotificationService-.pem".to_string(),
+            "https://sns.us-west-2.amazonaws.com/x.pem".to_string(),
+            "https://sns.us-west-2.amazonaws.com/a/SimpleNotificationService-f3.pem".to_string(),
+            ok.replace("https:", "http:"),
+        ] {
+            assert!(signing_cert_url(&bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_message_id_is_one_line() {
+        // With a Subject signed, `id\nSubject\nS` and no Subject would
+        // make the same string to sign.
+        let signed = envelope("Notification");
+        let mut moved = signed.clone();
+        moved.message_id = format!(
+            "{}\nSubject\n{}",
+            signed.message_id,
+            signed.subject.clone().unwrap()
+        );
+        moved.subject = None;
+        assert_eq!(canonical(&moved), None);
+        assert!(canonical(&signed).is_some());
     }
 
     #[test]
