@@ -59,11 +59,13 @@ PY
 
 # ---------------------------------------------------------------------------
 # End to end over IMAP (goal: at most 1.5x a bare imaplib fetch): the same
-# messages in a real Dovecot's INBOX; first Python's imaplib only fetches
-# them all (UID FETCH BODY.PEEK[] in batches of 500, as letterpress does),
-# then `letterpress bounces --imap` fetches, classifies, commits each batch
-# to the store (one transaction per batch of 500) and moves every message
-# out (UID MOVE, on a second connection while the next batch is fetched).
+# messages in two users' INBOXes of a real Dovecot; first Python's imaplib
+# only fetches them all (UID FETCH BODY.PEEK[] in batches of 500, as
+# letterpress does), then `letterpress bounces --imap` fetches, classifies,
+# commits each batch to the store (one transaction per batch of 500) and
+# files every message, twice, each with a store of its own: by the default
+# MOVE to letterpress/processed (on a second connection while the next
+# batch is fetched), and with --flag-in-place (STORE of flags).
 # Needs dovecot-imapd and root (Dovecot's mail processes run as the dovecot
 # user).
 if [ ! -x /usr/sbin/dovecot ] || [ "$(id -u)" != 0 ]; then
@@ -71,13 +73,16 @@ if [ ! -x /usr/sbin/dovecot ] || [ "$(id -u)" != 0 ]; then
     exit 0
 fi
 IMAP=$WORK/imap
-mkdir -p "$IMAP/run" "$IMAP/state" "$IMAP/mail/bounces/new" "$IMAP/mail/bounces/cur" "$IMAP/mail/bounces/tmp"
+mkdir -p "$IMAP/run" "$IMAP/state"
+for u in bounces flags; do
+    mkdir -p "$IMAP/mail/$u/new" "$IMAP/mail/$u/cur" "$IMAP/mail/$u/tmp"
+    cp "$WORK"/mail/* "$IMAP/mail/$u/new/"
+done
 chmod 755 "$WORK" "$IMAP"
-cp "$WORK"/mail/* "$IMAP/mail/bounces/new/"
 UID_=$(id -u dovecot) GID_=$(id -g dovecot)
 chown -R "$UID_:$GID_" "$IMAP/mail"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-echo "bounces:{PLAIN}bench:$UID_:$GID_::$IMAP/mail::" >"$IMAP/users"
+printf '%s:{PLAIN}bench:%s:%s::%s::\n' bounces "$UID_" "$GID_" "$IMAP/mail" flags "$UID_" "$GID_" "$IMAP/mail" >"$IMAP/users"
 cat >"$IMAP/dovecot.conf" <<CONF
 protocols = imap
 listen = 127.0.0.1
@@ -114,16 +119,17 @@ for _ in $(seq 100); do
     python3 -c "import socket; socket.create_connection(('127.0.0.1', $PORT))" 2>/dev/null && break
     sleep 0.1
 done
-# Let Dovecot index the new mail once, so neither side pays for it.
+# Let Dovecot index the new mail once, so no side pays for it.
 python3 - "$PORT" <<'PY'
 import imaplib, sys
-M = imaplib.IMAP4("127.0.0.1", int(sys.argv[1])); M.login("bounces", "bench")
-print("== IMAP INBOX holds", M.select("INBOX", readonly=True)[1][0].decode(), "messages")
-M.logout()
+for user in ("bounces", "flags"):
+    M = imaplib.IMAP4("127.0.0.1", int(sys.argv[1])); M.login(user, "bench")
+    print(f"== IMAP INBOX of {user} holds", M.select("INBOX", readonly=True)[1][0].decode(), "messages")
+    M.logout()
 PY
 
 echo "== Python imaplib, bare fetch of every message:"
-python3 - "$PORT" <<'PY'
+python3 - "$PORT" "$WORK/bare.s" <<'PY'
 import imaplib, sys, time
 t = time.perf_counter()
 M = imaplib.IMAP4("127.0.0.1", int(sys.argv[1])); M.login("bounces", "bench")
@@ -139,24 +145,43 @@ for i in range(0, len(uids), 500):
 M.logout()
 s = time.perf_counter() - t
 print(f"fetched {n} messages ({size / 1e6:.0f} MB) in {s:.3f} s")
+open(sys.argv[2], "w").write(f"{s}")
 PY
 
-PROJECT=$WORK/project
-mkdir -p "$PROJECT"
-sed "s|^templates = .*|templates = \"$ROOT/templates\"|" "$ROOT/letterpress.toml" >"$PROJECT/letterpress.toml"
-printf '[[subscriber]]\nemail = "reader@example.com"\n' >"$PROJECT/subscribers.toml"
-echo "== letterpress bounces --imap (fetch, classify, commit, move every message):"
-start=$(date +%s.%N)
-LETTERPRESS_IMAP_PASSWORD=bench "$LP" --config "$PROJECT/letterpress.toml" \
-    bounces --imap "imap://bounces@127.0.0.1:$PORT/INBOX" 2>/dev/null | grep ' messages: ' 
-end=$(date +%s.%N)
-python3 -c "print(f'took {$end - $start:.3f} s')"
+# lp_imap NAME USER [FLAGS...]: a run in a project (and store) of its own.
+lp_imap() {
+    local name=$1 user=$2
+    shift 2
+    local project=$WORK/project-$name
+    mkdir -p "$project"
+    sed "s|^templates = .*|templates = \"$ROOT/templates\"|" "$ROOT/letterpress.toml" >"$project/letterpress.toml"
+    printf '[[subscriber]]\nemail = "reader@example.com"\n' >"$project/subscribers.toml"
+    local start end
+    start=$(date +%s.%N)
+    LETTERPRESS_IMAP_PASSWORD=bench "$LP" --config "$project/letterpress.toml" \
+        bounces --imap "imap://$user@127.0.0.1:$PORT/INBOX" "$@" 2>/dev/null | grep ' messages: '
+    end=$(date +%s.%N)
+    python3 -c "
+s = $end - $start
+bare = float(open('$WORK/bare.s').read())
+print(f'took {s:.3f} s: {s / bare:.2f}x the bare fetch (goal <= 1.5x)')"
+}
+
+echo "== letterpress bounces --imap (fetch, classify, commit, MOVE every message):"
+lp_imap move bounces
+echo "== letterpress bounces --imap --flag-in-place (fetch, classify, commit, flag every message):"
+lp_imap flag flags --flag-in-place
 python3 - "$PORT" <<'PY'
 import imaplib, sys
 M = imaplib.IMAP4("127.0.0.1", int(sys.argv[1])); M.login("bounces", "bench")
 left = M.select("INBOX", readonly=True)[1][0].decode()
 done = M.select("letterpress.processed", readonly=True)[1][0].decode()
 look = M.select("letterpress.needs-a-look", readonly=True)[1][0].decode()
-print(f"left in INBOX: {left}, in letterpress.processed: {done}, in letterpress.needs-a-look: {look}")
+print(f"bounces: left in INBOX: {left}, in letterpress.processed: {done}, in letterpress.needs-a-look: {look}")
+M.logout()
+M = imaplib.IMAP4("127.0.0.1", int(sys.argv[1])); M.login("flags", "bench")
+M.select("INBOX", readonly=True)
+unflagged = len(M.search(None, "UNKEYWORD", "$LetterpressProcessed", "UNKEYWORD", "$LetterpressNeedsLook")[1][0].split())
+print(f"flags: {unflagged} messages of INBOX left without a letterpress keyword")
 M.logout()
 PY

@@ -750,12 +750,25 @@ fn imap_without_a_password_or_with_a_wrong_one_says_what_to_do() {
 
 #[test]
 fn a_server_without_move_gets_messages_flagged_in_place_and_skipped_next_time() {
-    let imap_dir = tempfile::tempdir().unwrap();
     // Dovecot announcing no MOVE (it is the capability we read, not a guess).
-    let Some(server) = Dovecot::start(
-        imap_dir.path(),
+    flagged_in_place(
         "protocol imap {\n  imap_capability = IMAP4rev1 LITERAL+ SASL-IR UIDPLUS IDLE\n}",
-    ) else {
+        &[],
+        "cannot MOVE",
+    );
+}
+
+#[test]
+fn flag_in_place_leaves_messages_flagged_where_the_server_could_move_them() {
+    flagged_in_place("", &["--flag-in-place"], "(--flag-in-place)");
+}
+
+/// Two messages (a bounce and junk) in a Dovecot with `conf`, read by
+/// `bounces --imap` with `args`: both stay in INBOX, flagged, no folder is
+/// made, the note says `note`, and the next run reads neither again.
+fn flagged_in_place(conf: &str, args: &[&str], note: &str) {
+    let imap_dir = tempfile::tempdir().unwrap();
+    let Some(server) = Dovecot::start(imap_dir.path(), conf) else {
         return;
     };
     let p = Project::new(&["gone@reader.example", "ok@reader.example"], "");
@@ -776,6 +789,7 @@ fn a_server_without_move_gets_messages_flagged_in_place_and_skipped_next_time() 
     server.append_dir("INBOX", &p.mail());
     let run = || {
         p.command(&["bounces", "--imap", &server.url("INBOX")])
+            .args(args)
             .env("LETTERPRESS_IMAP_PASSWORD", dovecot::PASSWORD)
             .output()
             .unwrap()
@@ -785,6 +799,7 @@ fn a_server_without_move_gets_messages_flagged_in_place_and_skipped_next_time() 
     assert!(o.status.success(), "{out}");
     assert!(out.contains("2 messages: 1 hard bounces"), "{out}");
     assert!(out.contains("1 need a look"), "{out}");
+    assert!(out.contains(note), "{out}");
     // Nothing moved or deleted: the bounce is flagged read and processed,
     // the junk left unread for a person, flagged as needing a look.
     assert_eq!(server.count("INBOX"), 2);
@@ -796,6 +811,11 @@ fn a_server_without_move_gets_messages_flagged_in_place_and_skipped_next_time() 
     assert_eq!(flags.matches("$LetterpressNeedsLook").count(), 1, "{flags}");
     assert_eq!(flags.matches("\\Seen").count(), 1, "{flags}");
     assert!(!flags.contains("\\Deleted"), "{flags}");
+    let folders = server.python("print(M.list()[1])");
+    assert!(
+        !folders.contains("letterpress"),
+        "no folder is made: {folders}"
+    );
     // The next run does not read them again.
     let o = run();
     assert!(text(&o).contains("0 messages:"), "{}", text(&o));

@@ -295,6 +295,8 @@ pub struct Connect {
     password: Secret,
     timeout: Duration,
     tls: Arc<rustls::ClientConfig>,
+    /// File by flags even where the server can MOVE.
+    flag_in_place: bool,
 }
 
 impl fmt::Debug for Connect {
@@ -321,7 +323,17 @@ impl Connect {
             url,
             password,
             timeout,
+            flag_in_place: false,
         })
+    }
+
+    /// With `yes`, handled messages stay where they are, flagged (`\Seen`
+    /// and [`PROCESSED_KEYWORD`], or [`NEEDS_LOOK_KEYWORD`]), even on a
+    /// server that can MOVE: a STORE of flags costs the server far less
+    /// than moving every message, and later runs skip them by keyword.
+    pub fn flag_in_place(mut self, yes: bool) -> Connect {
+        self.flag_in_place = yes;
+        self
     }
 
     /// The mailbox's URL.
@@ -425,7 +437,7 @@ impl Mailbox {
             .await
             .map_err(step("CAPABILITY"))?
             .map_err(|e| fail("CAPABILITY", &e))?;
-        let can_move = caps.has_str("MOVE");
+        let can_move = caps.has_str("MOVE") && !connect.flag_in_place;
         let can_idle = caps.has_str("IDLE");
         tokio::time::timeout(timeout, session.select(&url.mailbox))
             .await

@@ -56,6 +56,14 @@ pub struct Args {
     #[arg(long, requires = "imap")]
     pub watch: bool,
 
+    /// With --imap: leave handled messages in the mailbox, flagged \Seen and
+    /// $LetterpressProcessed (unrecognised ones $LetterpressNeedsLook, left
+    /// unread), instead of moving them to --processed and --needs-a-look.
+    /// Later runs skip them by those keywords. Much cheaper for the server
+    /// than moving every message.
+    #[arg(long, requires = "imap")]
+    pub flag_in_place: bool,
+
     /// With --watch, when the server does not announce IDLE: look for new
     /// mail every this many seconds (1 to 86400).
     #[arg(long, value_name = "SECONDS", default_value_t = 60, requires = "watch",
@@ -99,8 +107,10 @@ pub fn run(args: Args, config: &Config) -> Result<ExitCode> {
             .imap_ca_file
             .as_ref()
             .map(|p| config.resolve(p));
-        let connect = Connect::new(url, password, ca_file.as_deref(), timeout(config))?;
+        let connect = Connect::new(url, password, ca_file.as_deref(), timeout(config))?
+            .flag_in_place(args.flag_in_place);
         let mut printer = Printer::new(args.show_addresses, connect.url().shown.clone());
+        printer.flag_in_place = args.flag_in_place;
         let mut run = new_run(config)?;
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -207,6 +217,8 @@ struct Printer {
     url: String,
     /// Whether "waiting for new mail" was said since the last (re)connect.
     said_waiting: bool,
+    /// `--flag-in-place`: flags by choice, not for want of MOVE.
+    flag_in_place: bool,
 }
 
 impl Printer {
@@ -215,6 +227,7 @@ impl Printer {
             show_addresses,
             url,
             said_waiting: false,
+            flag_in_place: false,
         }
     }
 
@@ -230,9 +243,13 @@ impl Printer {
         match p {
             Progress::Message(o) => self.outcome(o),
             Progress::NoMove => eprintln!(
-                "note: {} cannot MOVE: counted messages are flagged \\Seen and {}, unrecognised \
-                 ones {}, where they are",
-                self.url,
+                "note: {}: counted messages are flagged \\Seen and {}, unrecognised ones {}, \
+                 where they are",
+                if self.flag_in_place {
+                    format!("{} (--flag-in-place)", self.url)
+                } else {
+                    format!("{} cannot MOVE", self.url)
+                },
                 imap::PROCESSED_KEYWORD,
                 imap::NEEDS_LOOK_KEYWORD
             ),
