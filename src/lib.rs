@@ -50,6 +50,8 @@
 //! - [`template`]: the one minijinja environment (strict undefined) for the email, `new` and the archive.
 //! - [`archive`]: `letterpress archive`, the issues as a static site (index, a page per issue from the
 //!   same compose path, Atom feed, sitemap, alias pages), composed in parallel, rewritten only when changed.
+//! - [`parallel`]: the same pure work on many inputs spread over every core (the archive's issues,
+//!   a batch of returned mail).
 //! - [`new_issue`]: `letterpress new`, the next issue file (number, date by cadence, skeleton).
 //! - [`scaffold`]: `letterpress init`, a new newsletter folder (commented config, templates, first issue, .gitignore).
 //! - [`doctor`]: `letterpress doctor`, whether Gmail and Outlook.com will accept the mail: SPF, DKIM,
@@ -72,6 +74,7 @@ pub mod listen;
 pub mod message;
 pub mod mojibake;
 pub mod new_issue;
+pub mod parallel;
 pub mod pipeline;
 pub mod scaffold;
 pub mod send;

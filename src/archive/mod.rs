@@ -22,7 +22,6 @@ pub mod web;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use minijinja::{context, Value};
 use serde::{Deserialize, Serialize};
@@ -179,7 +178,7 @@ pub fn build(config: &Config, out: &Path) -> Result<Report> {
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default();
     // Parse and (on a cache miss) compose every issue, in parallel.
-    let results = parallel(files.len(), |i| {
+    let results = crate::parallel::map(files.len(), |i| {
         let file = &files[i];
         let read = crate::pipeline::parse_issue(&file.path, sources[i].clone())?;
         if read.issue.front.draft {
@@ -298,36 +297,6 @@ fn stamps(out: &Path) -> BTreeMap<String, (u64, u128, u64)> {
             Some((rel, (meta.len(), mtime, ino)))
         })
         .collect()
-}
-
-/// Runs `job(0..n)` on every core; results in index order.
-pub(crate) fn parallel<T: Send>(n: usize, job: impl Fn(usize) -> T + Sync) -> Vec<T> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |p| p.get())
-        .min(n.max(1));
-    let next = AtomicUsize::new(0);
-    let mut done: Vec<(usize, T)> = std::thread::scope(|s| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                s.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        if i >= n {
-                            break mine;
-                        }
-                        mine.push((i, job(i)));
-                    }
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().expect("an archive worker panicked"))
-            .collect()
-    });
-    done.sort_by_key(|(i, _)| *i);
-    done.into_iter().map(|(_, t)| t).collect()
 }
 
 /// A hash of everything composing reads besides the issue: this build of
@@ -456,7 +425,7 @@ fn render_site(
     files.insert("index.html".into(), index.into_bytes());
 
     // The issue pages are most of the rendering: on every core.
-    let pages = parallel(entries.len(), |i| {
+    let pages = crate::parallel::map(entries.len(), |i| {
         let newer = i.checked_sub(1).map(|j| &views[j]);
         issue_page(
             templates,
@@ -648,27 +617,4 @@ fn copy_static(root: &Path, dir: &Path, files: &mut BTreeMap<String, Vec<u8>>) -
 fn rfc3339(date: Option<chrono::NaiveDate>) -> String {
     let d = date.unwrap_or_default();
     format!("{}T00:00:00Z", d.format("%Y-%m-%d"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parallel_keeps_order_and_uses_every_core() {
-        let ids = std::sync::Mutex::new(std::collections::HashSet::new());
-        let out = parallel(64, |i| {
-            ids.lock().unwrap().insert(std::thread::current().id());
-            std::thread::sleep(std::time::Duration::from_millis(2));
-            i * 2
-        });
-        assert_eq!(out, (0..64).map(|i| i * 2).collect::<Vec<_>>());
-        let cores = std::thread::available_parallelism().map_or(1, |p| p.get());
-        assert_eq!(
-            ids.lock().unwrap().len(),
-            cores.min(64),
-            "one worker per core"
-        );
-        assert!(parallel(0, |i| i).is_empty());
-    }
 }

@@ -82,7 +82,7 @@ pub fn publish(out: &Path, files: &BTreeMap<String, Vec<u8>>) -> Result<Publishe
         }
         // The writes on every core (the kernel's share of a build is large).
         let files: Vec<(&String, &Vec<u8>)> = files.iter().collect();
-        super::parallel(files.len(), |i| {
+        crate::parallel::map(files.len(), |i| {
             let (rel, bytes) = files[i];
             let to = tmp.join(rel);
             let linked =

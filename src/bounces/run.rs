@@ -580,13 +580,19 @@ impl Judge {
         let mut out: Vec<Option<Processed>> = vec![None; messages.len()];
         let mut pending: Vec<Pending> = Vec::new();
         let mut soft: HashSet<AddressKey> = HashSet::new();
-        for (index, (_, raw)) in messages.iter().enumerate() {
+        // Classifying is pure and most of the CPU: on every core. Deciding
+        // and committing read the store, so they stay in order.
+        let reports = crate::parallel::map(messages.len(), |i| {
+            let raw = messages[i].1;
             let report = classify::parse(raw);
-            if report.kind == Kind::Unknown {
+            let key = (report.kind != Kind::Unknown).then(|| report_key(&report, raw));
+            (report, key)
+        });
+        for (index, (report, key)) in reports.into_iter().enumerate() {
+            let Some(key) = key else {
                 out[index] = Some(Processed::NeedsLook(report));
                 continue;
-            }
-            let key = report_key(&report, raw);
+            };
             if self.store.report_recorded(&key)? {
                 out[index] = Some(Processed::AlreadyCounted(report));
                 continue;
