@@ -758,12 +758,11 @@ impl Store {
 
     /// Whether the report named `report` was recorded by [`Store::record_report`].
     pub fn report_recorded(&self, report: &str) -> Result<bool> {
+        // Cached: `bounces` asks once per message, and preparing the
+        // statement anew each time was most of the cost.
         self.lock()
-            .query_row(
-                "SELECT count(*) FROM processed_reports WHERE report = ?1",
-                [report],
-                |r| r.get::<_, i64>(0),
-            )
+            .prepare_cached("SELECT count(*) FROM processed_reports WHERE report = ?1")
+            .and_then(|mut q| q.query_row([report], |r| r.get::<_, i64>(0)))
             .map(|n| n > 0)
             .map_err(self.err("read"))
     }
