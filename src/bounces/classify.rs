@@ -802,7 +802,12 @@ fn plain_bounce(msg: &Message<'_>, report: &mut Report) {
     for (i, line) in lines.iter().enumerate() {
         // Quoted lines and the original's header lines restated in the
         // report ("To: the-list@...") name the sender's side, not a failure.
-        if line.trim_start().starts_with('>') || regexes().header_line.is_match(line) {
+        // (Most lines hold no `@`, and a header line needs a `:`: the cheap
+        // tests first, the regular expressions only where they can match.)
+        if !line.contains('@')
+            || line.trim_start().starts_with('>')
+            || (line.contains(':') && regexes().header_line.is_match(line))
+        {
             continue;
         }
         for m in regexes().address.find_iter(line) {
