@@ -42,28 +42,14 @@ fn judges_ready() -> bool {
     true
 }
 
-fn openssl(args: &[&str], dir: &Path) -> Vec<u8> {
-    let o = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o.stdout
-}
-
 /// A private key file and the `p=` of its DKIM record, both from openssl.
 fn dkim_key(dir: &Path, name: &str, algorithm: &str) -> (PathBuf, String) {
     let file = format!("{name}.pem");
     match algorithm {
-        "ed25519" => openssl(&["genpkey", "-algorithm", "ed25519", "-out", &file], dir),
-        _ => openssl(&["genrsa", "-out", &file, "2048"], dir),
+        "ed25519" => common::openssl(dir, &["genpkey", "-algorithm", "ed25519", "-out", &file]),
+        _ => common::openssl(dir, &["genrsa", "-out", &file, "2048"]),
     };
-    let der = openssl(&["pkey", "-in", &file, "-pubout", "-outform", "DER"], dir);
+    let der = common::openssl(dir, &["pkey", "-in", &file, "-pubout", "-outform", "DER"]);
     // Ed25519: the raw key is the last 32 bytes of the SubjectPublicKeyInfo.
     let key = if algorithm == "ed25519" {
         der[der.len() - 32..].to_vec()

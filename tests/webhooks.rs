@@ -59,23 +59,10 @@ fn iso(secs: i64) -> String {
         .to_string()
 }
 
-fn openssl(dir: &Path, args: &[&str]) {
-    let o = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
-
 /// A CA, a TLS certificate for the SNS host, the SNS signing certificate
 /// (both issued by the CA) and an unrelated key, all by the openssl CLI.
 fn sns_certificates(dir: &Path) {
-    openssl(
+    common::openssl(
         dir,
         &[
             "req",
@@ -98,10 +85,10 @@ fn sns_certificates(dir: &Path) {
         ("signing", "sns.amazonaws.com", "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\n".to_string()),
     ] {
         std::fs::write(dir.join(format!("{name}.cnf")), ext).unwrap();
-        openssl(dir, &["req", "-newkey", "rsa:2048", "-nodes", "-keyout", &format!("{name}.key"), "-out", &format!("{name}.csr"), "-subj", &format!("/CN={cn}")]);
-        openssl(dir, &["x509", "-req", "-in", &format!("{name}.csr"), "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", &format!("{name}.pem"), "-days", "2", "-extfile", &format!("{name}.cnf")]);
+        common::openssl(dir, &["req", "-newkey", "rsa:2048", "-nodes", "-keyout", &format!("{name}.key"), "-out", &format!("{name}.csr"), "-subj", &format!("/CN={cn}")]);
+        common::openssl(dir, &["x509", "-req", "-in", &format!("{name}.csr"), "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", &format!("{name}.pem"), "-days", "2", "-extfile", &format!("{name}.cnf")]);
     }
-    openssl(
+    common::openssl(
         dir,
         &[
             "genpkey",
@@ -266,7 +253,7 @@ fn sign(dir: &Path, m: &mut serde_json::Map<String, Value>, key: &str, version: 
     let msg = dir.join("to-sign.txt");
     std::fs::write(&msg, string_to_sign(m)).unwrap();
     let digest = if version == 1 { "-sha1" } else { "-sha256" };
-    openssl(
+    common::openssl(
         dir,
         &[
             "dgst",
@@ -662,7 +649,7 @@ fn sns_refuses_what_an_attacker_can_name_or_reshape() {
     const UNTRUSTED: &str = "sns.eu-west-1.amazonaws.com";
     let other = tempfile::tempdir().unwrap();
     let odir = other.path();
-    openssl(
+    common::openssl(
         odir,
         &[
             "req",

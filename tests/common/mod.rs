@@ -174,16 +174,7 @@ pub fn certificates_for(dir: &Path, names: &[&str]) -> bool {
         return false;
     }
     let openssl = |args: &[&str]| {
-        let o = Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        openssl(dir, args);
     };
     openssl(&[
         "req",
@@ -365,4 +356,20 @@ pub fn chromium_missing() -> Option<String> {
         return Some("playwright-core is not installed (npm ci --prefix tests/browser)".into());
     }
     None
+}
+
+/// Runs the openssl CLI with `args` in `dir`; its standard output. Fails
+/// the test, with openssl's words, when it fails.
+pub fn openssl(dir: &Path, args: &[&str]) -> Vec<u8> {
+    let o = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o.stdout
 }
