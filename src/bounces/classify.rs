@@ -273,6 +273,22 @@ fn classify(msg: &Message<'_>, depth: usize) -> Report {
 }
 
 impl Report {
+    /// A report a relay posted (a webhook): what it says failed and about
+    /// which original, with no message of its own around it.
+    pub fn from_relay(
+        kind: Kind,
+        failures: Vec<Failure>,
+        original: Original,
+        feedback_type: Option<String>,
+    ) -> Report {
+        Report {
+            failures,
+            original,
+            feedback_type,
+            ..Report::empty(kind)
+        }
+    }
+
     fn empty(kind: Kind) -> Report {
         Report {
             kind,

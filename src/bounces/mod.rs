@@ -29,7 +29,7 @@ pub mod run;
 
 use sha2::{Digest, Sha256};
 
-use crate::audience::store::Store;
+use crate::audience::store::{Source, Store};
 use crate::Result;
 use classify::{Kind, Report};
 use policy::{Decision, Policy, Roster};
@@ -66,11 +66,30 @@ pub fn process(raw: &[u8], roster: &Roster, policy: &Policy, store: &Store) -> R
         return Ok(Processed::NeedsLook(report));
     }
     let key = report_key(&report, raw);
-    if store.report_recorded(&key)? {
+    record(report, &key, roster, policy, store, Source::Mailbox)
+}
+
+/// Decides an already classified `report` and commits it under `key`
+/// (durable when this returns), its events marked as coming from
+/// `source`: what [`process`] does after classifying, and what `listen`'s
+/// relay webhooks do with a relay's report. A key already counted is not
+/// counted again.
+pub fn record(
+    report: Report,
+    key: &str,
+    roster: &Roster,
+    policy: &Policy,
+    store: &Store,
+    source: Source,
+) -> Result<Processed> {
+    if store.report_recorded(key)? {
         return Ok(Processed::AlreadyCounted(report));
     }
-    let decision = policy::decide(&report, roster, policy, store)?;
-    if store.record_report(&key, &decision.events, &decision.soft)? {
+    let mut decision = policy::decide(&report, roster, policy, store)?;
+    for e in &mut decision.events {
+        e.source = source;
+    }
+    if store.record_report(key, &decision.events, &decision.soft)? {
         Ok(Processed::Counted(report, decision))
     } else {
         Ok(Processed::AlreadyCounted(report))

@@ -263,28 +263,19 @@ pub fn parse(v: &Value) -> Result<Payload, &'static str> {
         ),
         _ => return Ok(Payload::Ignored),
     };
-    Ok(Payload::Report(Report {
+    Ok(Payload::Report(Report::from_relay(
         kind,
-        failures: vec![failure],
+        vec![failure],
         original,
-        message_id: None,
-        from: None,
-        envelope_to: Vec::new(),
-        feedback_type: (kind == Kind::Complaint).then(|| "abuse".to_string()),
-    }))
+        (kind == Kind::Complaint).then(|| "abuse".to_string()),
+    )))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn fixture(name: &str) -> Value {
-        let path = format!(
-            "{}/tests/fixtures/webhooks/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-    }
+    use super::super::fixture;
 
     fn sign(key: &[u8], timestamp: &str, token: &str) -> String {
         let mut mac = Hmac::<Sha256>::new_from_slice(key).unwrap();

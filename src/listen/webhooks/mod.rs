@@ -38,7 +38,8 @@ use super::routes::Outcome;
 use super::App;
 use crate::audience::store::{now_ms, Source, Store};
 use crate::bounces::classify::Report;
-use crate::bounces::policy::{self, Policy, Roster};
+use crate::bounces::policy::{Policy, Roster};
+use crate::bounces::Processed;
 use crate::config::Config;
 use crate::error::{Error, Result};
 pub use sns::SnsTrust;
@@ -215,7 +216,7 @@ impl Sink {
     }
 
     /// Decides `report` and commits it under `key` (blocking).
-    fn record(&self, key: &str, report: &Report) -> Result<Recorded> {
+    fn record(&self, key: &str, report: Report) -> Result<Recorded> {
         let mut s = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let now = stamp(&s.list);
         if now != s.stamp {
@@ -230,19 +231,17 @@ impl Sink {
                 ),
             }
         }
-        if s.store.report_recorded(key)? {
-            return Ok(Recorded::AlreadyCounted);
-        }
-        let mut decision = policy::decide(report, &s.roster, &s.policy, &s.store)?;
-        for e in &mut decision.events {
-            e.source = Source::Webhook;
-        }
-        if !s
-            .store
-            .record_report(key, &decision.events, &decision.soft)?
-        {
-            return Ok(Recorded::AlreadyCounted);
-        }
+        let decision = match crate::bounces::record(
+            report,
+            key,
+            &s.roster,
+            &s.policy,
+            &s.store,
+            Source::Webhook,
+        )? {
+            Processed::Counted(_, decision) => decision,
+            _ => return Ok(Recorded::AlreadyCounted),
+        };
         Ok(if !decision.events.is_empty() {
             Recorded::Events
         } else if !decision.sender_problems.is_empty() {
@@ -299,7 +298,7 @@ async fn commit(app: &App, key: String, report: Report) -> Response {
         return answer(StatusCode::NOT_FOUND, "not-found", "not found\n");
     };
     let sink = w.sink.clone();
-    match tokio::task::spawn_blocking(move || sink.record(&key, &report)).await {
+    match tokio::task::spawn_blocking(move || sink.record(&key, report)).await {
         Ok(Ok(Recorded::Events)) => answer(StatusCode::OK, "recorded", "ok\n"),
         Ok(Ok(Recorded::SenderProblem)) => answer(StatusCode::OK, "sender-problem", "ok\n"),
         Ok(Ok(Recorded::NotOnList)) => answer(StatusCode::OK, "not-on-list", "ok\n"),
@@ -523,6 +522,16 @@ pub(crate) fn clean(s: &str) -> String {
 /// `id` without surrounding whitespace and angle brackets.
 pub(crate) fn strip_angles(id: &str) -> &str {
     id.trim().trim_start_matches('<').trim_end_matches('>')
+}
+
+/// A payload of `tests/fixtures/webhooks/`, parsed, for the relays' unit tests.
+#[cfg(test)]
+pub(crate) fn fixture(name: &str) -> serde_json::Value {
+    let path = format!(
+        "{}/tests/fixtures/webhooks/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 #[cfg(test)]

@@ -88,9 +88,9 @@ pub fn parse(v: &Value) -> Result<Payload, &'static str> {
             None => return Ok(Payload::Ignored),
         }
     };
-    Ok(Payload::Report(Report {
+    Ok(Payload::Report(Report::from_relay(
         kind,
-        failures: vec![Failure {
+        vec![Failure {
             address,
             severity,
             status: None,
@@ -101,11 +101,8 @@ pub fn parse(v: &Value) -> Result<Payload, &'static str> {
             },
         }],
         original,
-        message_id: None,
-        from: None,
-        envelope_to: Vec::new(),
-        feedback_type: feedback,
-    }))
+        feedback,
+    )))
 }
 
 /// The digest the `Authorization: Basic` header must match.
@@ -141,13 +138,7 @@ pub fn authorized(authorization: Option<&[u8]>, expected: &[u8; 32]) -> bool {
 mod tests {
     use super::*;
 
-    fn fixture(name: &str) -> Value {
-        let path = format!(
-            "{}/tests/fixtures/webhooks/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-    }
+    use super::super::fixture;
 
     #[test]
     fn a_hard_bounce() {

@@ -60,7 +60,7 @@ pub fn parse(message: &str) -> Result<Payload, &'static str> {
             if failures.is_empty() {
                 return Err("a bounce without bouncedRecipients");
             }
-            Ok(Payload::Report(report(
+            Ok(Payload::Report(Report::from_relay(
                 Kind::Bounce,
                 failures,
                 original,
@@ -86,7 +86,7 @@ pub fn parse(message: &str) -> Result<Payload, &'static str> {
                     })
                 })
                 .collect();
-            Ok(Payload::Report(report(
+            Ok(Payload::Report(Report::from_relay(
                 Kind::Complaint,
                 failures,
                 original,
@@ -131,35 +131,16 @@ fn original_message_id(mail: &Value) -> Option<String> {
         .filter(|id| !id.is_empty())
 }
 
-fn report(
-    kind: Kind,
-    failures: Vec<Failure>,
-    original: Original,
-    feedback: Option<String>,
-) -> Report {
-    Report {
-        kind,
-        failures,
-        original,
-        message_id: None,
-        from: None,
-        envelope_to: Vec::new(),
-        feedback_type: feedback,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The SES notification inside a fixture's SNS envelope.
     fn fixture(name: &str) -> String {
-        let path = format!(
-            "{}/tests/fixtures/webhooks/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let envelope: Value =
-            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        envelope["Message"].as_str().unwrap().to_string()
+        super::super::fixture(name)["Message"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
     fn status(s: &str) -> Option<EnhancedStatus> {
