@@ -7,6 +7,8 @@
 
 mod common;
 
+use common::output_text as text;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -98,12 +100,14 @@ impl Project {
     }
 }
 
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+/// `send` of `issue` to a fresh aiosmtpd capture (kept alive by the
+/// returned folder), which it must finish.
+fn send_to_capture(p: &Project, issue: &str) -> (tempfile::TempDir, Capture) {
+    let dir = tempfile::tempdir().unwrap();
+    let cap = Capture::start(dir.path(), &[]).unwrap();
+    let o = p.send(issue, cap.port);
+    assert!(o.status.success(), "{}", text(&o));
+    (dir, cap)
 }
 
 /// (envelope recipient, Message-ID) of the captured messages of `issue`.
@@ -361,10 +365,7 @@ fn reports_are_counted_once_and_the_next_issue_skips_whom_they_suppress() {
 
     // Issue 13 skips the hard bounce, the complainer and the leaver; the
     // soft bounce (one issue so far), the 5.7.1 and the vacation get it.
-    let cap13_dir = tempfile::tempdir().unwrap();
-    let cap13 = Capture::start(cap13_dir.path(), &[]).unwrap();
-    let o = p.send("13", cap13.port);
-    assert!(o.status.success(), "{}", text(&o));
+    let (_cap13_dir, cap13) = send_to_capture(&p, "13");
     assert_eq!(
         recipients(&cap13, 13),
         set(&[
@@ -392,10 +393,7 @@ fn reports_are_counted_once_and_the_next_issue_skips_whom_they_suppress() {
     assert!(out.contains("1 hard bounces, 1 soft bounces"), "{out}");
     assert!(out.contains("soft bounces on 2 distinct issues"), "{out}");
 
-    let cap14_dir = tempfile::tempdir().unwrap();
-    let cap14 = Capture::start(cap14_dir.path(), &[]).unwrap();
-    let o = p.send("14", cap14.port);
-    assert!(o.status.success(), "{}", text(&o));
+    let (_cap14_dir, cap14) = send_to_capture(&p, "14");
     assert_eq!(
         recipients(&cap14, 14),
         set(&[
@@ -560,10 +558,7 @@ fn verp_names_the_reader_when_the_report_does_not_and_forged_tags_suppress_nobod
     assert!(out.contains("2 forged VERP tags refused"), "{out}");
     assert!(!out.contains("hard-bounce ok@"), "{out}");
 
-    let cap13_dir = tempfile::tempdir().unwrap();
-    let cap13 = Capture::start(cap13_dir.path(), &[]).unwrap();
-    let o = p.send("13", cap13.port);
-    assert!(o.status.success(), "{}", text(&o));
+    let (_cap13_dir, cap13) = send_to_capture(&p, "13");
     assert_eq!(recipients(&cap13, 13), set(&["ok@reader.example"]));
 }
 
@@ -659,10 +654,7 @@ fn the_bounce_mailbox_over_imap_is_read_filed_and_never_counted_twice() {
     assert!(text(&o).contains("0 messages:"), "{}", text(&o));
 
     // Issue 13 skips the hard bounce, the complainer and the leaver.
-    let cap13_dir = tempfile::tempdir().unwrap();
-    let cap13 = Capture::start(cap13_dir.path(), &[]).unwrap();
-    let o = p.send("13", cap13.port);
-    assert!(o.status.success(), "{}", text(&o));
+    let (_cap13_dir, cap13) = send_to_capture(&p, "13");
     assert_eq!(
         recipients(&cap13, 13),
         set(&[
