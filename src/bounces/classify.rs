@@ -159,75 +159,48 @@ pub fn parse(raw: &[u8]) -> Report {
     }
 }
 
-/// mail-parser as it parses by default (the same parser per header name
-/// as its built-in table), except `Received:`, kept raw: nothing here reads
-/// its parts, and parsing the dozens of them a bounce quotes was a quarter
-/// of the classify time. (Any custom entry switches mail-parser from its
-/// table to the map, so the whole table is written out.)
+/// mail-parser told to parse only the headers this module (or MIME
+/// decoding) reads: the MIME headers, `Subject`, the address headers
+/// `From`/`To`/`Cc`/`Reply-To`/`Sender`, `Message-ID` and `Return-Path`,
+/// and the delivery headers a VERP tag is read from (`Delivered-To`,
+/// `X-Original-To`, `Envelope-To`, kept raw). Every other header (the
+/// dozens of `Received:`, DKIM and ARC signatures a bounce quotes) is
+/// skipped: still listed, so `header()` finds it and `header_raw()`
+/// gives its text, but not decoded; decoding them all was most of the
+/// parse time.
 fn parser() -> &'static MessageParser {
     static PARSER: std::sync::OnceLock<MessageParser> = std::sync::OnceLock::new();
     PARSER.get_or_init(|| {
         use HeaderName::*;
-        let mut p = MessageParser::new();
-        for h in [
-            Subject,
-            Comments,
-            ContentDescription,
-            ContentLocation,
-            ContentTransferEncoding,
-        ] {
+        let mut p = MessageParser::new().default_header_ignore();
+        for h in [Subject, ContentTransferEncoding] {
             p = p.header_text(h);
         }
-        for h in [
-            From,
-            To,
-            Cc,
-            Bcc,
-            ReplyTo,
-            Sender,
-            ResentTo,
-            ResentFrom,
-            ResentBcc,
-            ResentCc,
-            ResentSender,
-            ListArchive,
-            ListHelp,
-            ListId,
-            ListOwner,
-            ListPost,
-            ListSubscribe,
-            ListUnsubscribe,
-        ] {
+        for h in [From, To, Cc, ReplyTo, Sender] {
             p = p.header_address(h);
         }
-        for h in [Date, ResentDate] {
-            p = p.header_date(h);
-        }
-        for h in [
-            MessageId,
-            References,
-            InReplyTo,
-            ReturnPath,
-            ContentId,
-            ResentMessageId,
-        ] {
+        for h in [MessageId, ReturnPath] {
             p = p.header_id(h);
-        }
-        for h in [Keywords, ContentLanguage] {
-            p = p.header_comma_separated(h);
         }
         for h in [ContentType, ContentDisposition] {
             p = p.header_content_type(h);
         }
-        p.header_raw(Received)
+        for h in ENVELOPE_HEADERS {
+            p = p.header_raw(h);
+        }
+        p
     })
 }
+
+/// The headers that say where a report was delivered, in the order they
+/// are trusted (a VERP tag is read from these, then from `To:`).
+const ENVELOPE_HEADERS: [&str; 3] = ["Delivered-To", "X-Original-To", "Envelope-To"];
 
 fn classify(msg: &Message<'_>, depth: usize) -> Report {
     let mut report = Report::empty(Kind::Unknown);
     report.message_id = msg.message_id().map(str::to_string);
     report.from = first_address(msg.from());
-    for name in ["Delivered-To", "X-Original-To", "Envelope-To"] {
+    for name in ENVELOPE_HEADERS {
         for v in msg.header_values(name) {
             if let Some(t) = v.as_text() {
                 report.envelope_to.push(strip_angles(t).to_string());
@@ -527,6 +500,12 @@ impl Fields {
 /// The original message as quoted by a report: a `message/rfc822` part, a
 /// `text/rfc822-headers` part, or the headers after a plain bounce's marker.
 fn original(msg: &Message<'_>) -> Original {
+    original_in(msg, None)
+}
+
+/// [`original`], given the report's readable text and where its quoted
+/// original starts when the caller has them already (a plain bounce).
+fn original_in(msg: &Message<'_>, prose: Option<(&str, Option<usize>)>) -> Original {
     for part in &msg.parts {
         if let PartType::Message(inner) = &part.body {
             return original_of(inner);
@@ -540,8 +519,15 @@ fn original(msg: &Message<'_>) -> Original {
     // A plain bounce quoting the original inline: the first Message-ID line
     // after the marker.
     let mut o = Original::default();
-    let text = human_text(msg);
-    if let Some(at) = cut_point(&text) {
+    let owned;
+    let (text, cut) = match prose {
+        Some(p) => p,
+        None => {
+            owned = human_text(msg);
+            (owned.as_str(), cut_point(&owned))
+        }
+    };
+    if let Some(at) = cut {
         for line in text[at..].lines() {
             if let Some((name, value)) = line.split_once(':') {
                 if name.trim().eq_ignore_ascii_case("message-id") && o.message_id.is_none() {
@@ -746,6 +732,10 @@ fn strip_tags(html: &str) -> String {
     html_escape::decode_html_entities(&out).replace("&nbsp;", " ")
 }
 
+/// The patterns of the plain-text reading. Word boundaries are ASCII ones
+/// (`(?-u:\b)`): a Unicode `\b` makes the regex engine give up its fast
+/// automaton on any text with a non-ASCII letter (most bounces in another
+/// language), and the words and codes they bound are ASCII anyway.
 fn regexes() -> &'static Regexes {
     static R: OnceLock<Regexes> = OnceLock::new();
     R.get_or_init(|| Regexes {
@@ -754,7 +744,7 @@ fn regexes() -> &'static Regexes {
         cut: Regex::new(concat!(
             r"(?im)^(?:",
             // A separator line that announces the copy of the original.
-            r"\s*[-=_*]{3,}.*\b(?:original|copy|header|headers|returned|unsent|below)\b",
+            r"\s*[-=_*]{3,}.*(?-u:\b)(?:original|copy|header|headers|returned|unsent|below)(?-u:\b)",
             r"|\s*(?:original message follows|original message as received|below this line is a copy",
             r"|a copy of the original message|this is a copy of the message|old message:",
             r"|your message reads|unsent message below|returned message|here is your message",
@@ -765,7 +755,8 @@ fn regexes() -> &'static Regexes {
         header_line: Regex::new(r"(?i)^\s*[*•-]?\s*(?:to|from|cc|sender|reply-to|subject|sent|date)\s*:")
             .expect("header line regex"),
         prefix: Regex::new(r"(?i)^(?:smtp|rfc822)[=:]").expect("prefix regex"),
-        status: Regex::new(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b").expect("status regex"),
+        status: Regex::new(r"(?-u:\b)([245])\.([0-9]{1,3})\.([0-9]{1,3})(?-u:\b)")
+            .expect("status regex"),
         reply: Regex::new(r"(?:^|[\s(:\[])([45][0-5][0-9])(?:[\s\-:)\]]|$)").expect("reply regex"),
     })
 }
@@ -805,7 +796,8 @@ fn first_status(text: &str) -> Option<EnhancedStatus> {
 fn plain_bounce(msg: &Message<'_>, report: &mut Report) {
     report.kind = Kind::Bounce;
     let text = human_text(msg);
-    let head = match cut_point(&text) {
+    let cut = cut_point(&text);
+    let head = match cut {
         Some(at) => &text[..at],
         None => &text[..],
     };
@@ -849,25 +841,20 @@ fn plain_bounce(msg: &Message<'_>, report: &mut Report) {
                 .map(Severity::of)
                 .or_else(|| first_reply_code(&window).and_then(Severity::of_reply_code))
                 .unwrap_or(Severity::Permanent);
-            let diagnostic = lines[i..lines.len().min(i + 3)]
-                .iter()
-                .map(|l| l.trim())
-                .filter(|l| !l.is_empty())
-                .collect::<Vec<_>>()
-                .join(" ");
+            let diagnostic = one_line_of(lines[i..lines.len().min(i + 3)].iter().copied());
             push_failure(
                 &mut report.failures,
                 Failure {
                     address: address.to_string(),
                     severity,
                     status,
-                    diagnostic: one_line(&diagnostic),
+                    diagnostic,
                 },
             );
         }
     }
     if report.original == Original::default() {
-        report.original = original(msg);
+        report.original = original_in(msg, Some((&text, cut)));
     }
     if report.failures.is_empty() {
         report.kind = Kind::Unknown;
@@ -889,14 +876,31 @@ fn push_failure(list: &mut Vec<Failure>, f: Failure) {
     list.push(f);
 }
 
+/// `s`'s words joined by single spaces, cut to at most 300 bytes (on a
+/// character boundary).
 fn one_line(s: &str) -> String {
-    let mut out: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    if out.len() > 300 {
-        let mut end = 300;
-        while !out.is_char_boundary(end) {
-            end -= 1;
+    one_line_of(std::iter::once(s))
+}
+
+/// [`one_line`] of the pieces one after the other (a space between them),
+/// without joining them first.
+fn one_line_of<'a>(pieces: impl IntoIterator<Item = &'a str>) -> String {
+    const MAX: usize = 300;
+    let mut out = String::new();
+    for word in pieces.into_iter().flat_map(str::split_whitespace) {
+        if !out.is_empty() {
+            out.push(' ');
         }
-        out.truncate(end);
+        out.push_str(word);
+        if out.len() > MAX {
+            // What comes after is cut off anyway.
+            let mut end = MAX;
+            while !out.is_char_boundary(end) {
+                end -= 1;
+            }
+            out.truncate(end);
+            break;
+        }
     }
     out
 }
@@ -1061,6 +1065,57 @@ To: gone@reader.example\r\n";
             Some("5.1.1")
         );
         assert_eq!(r.original.message_id.as_deref(), Some("040.q@news.example"));
+    }
+
+    #[test]
+    fn plain_bounce_in_another_language() {
+        // Non-ASCII prose around ASCII codes: the word boundaries of the
+        // patterns are ASCII ones, and must still find code and cut.
+        let raw = "From: MAILER-DAEMON@mx.example\r\nTo: bounces@news.example\r\n\
+Subject: Unzustellbar\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+Ihre Nachricht konnte nicht zugestellt werden an:\r\n\
+weg@leser.example: 550 5.1.1 Empfänger unbekannt (Postfach gelöscht)\r\n\
+\r\n\
+------ Ursprüngliche Nachricht, original message below ------\r\n\
+Message-ID: <040.de@news.example>\r\n\
+To: anderer@leser.example\r\n";
+        let r = parse(raw.as_bytes());
+        assert_eq!(r.kind, Kind::Bounce);
+        let got: Vec<_> = r
+            .failures
+            .iter()
+            .map(|f| (f.address.as_str(), f.status.map(|s| s.to_string())))
+            .collect();
+        assert_eq!(got, [("weg@leser.example", Some("5.1.1".to_string()))]);
+        assert_eq!(r.original.message_id.as_deref(), Some("040.de@news.example"));
+    }
+
+    #[test]
+    fn an_unreadable_date_does_not_hide_the_sender() {
+        // A date mail-parser cannot read ("UT") once swallowed the From
+        // line after it; headers nobody reads are now skipped, not parsed.
+        let raw = "Date: Sat, 22 Apr 2006 17:14:50 UT\r\n\
+From: Campus Mailserver <MAILER-DAEMON@campus.example>\r\n\
+To: list-owner@news.example\r\nSubject: Your message could not be delivered.\r\n\r\n\
+Your message to gone@campus.example has reached our local address\r\n\
+gone@campus.example, but this address is no longer valid.\r\n";
+        let r = parse(raw.as_bytes());
+        assert_eq!(r.from.as_deref(), Some("MAILER-DAEMON@campus.example"));
+        assert_eq!(r.kind, Kind::Bounce);
+        assert_eq!(r.failures.len(), 1, "{:?}", r.failures);
+        assert_eq!(r.failures[0].address, "gone@campus.example");
+    }
+
+    #[test]
+    fn one_line_joins_words_and_cuts_at_300_bytes() {
+        assert_eq!(one_line("  a\r\n  b\tc  "), "a b c");
+        assert_eq!(one_line_of(["x  y", "", " z "]), "x y z");
+        let long = "é".repeat(200); // 400 bytes, 2 per character
+        let cut = one_line(&format!("ab {long}"));
+        assert_eq!(cut.len(), 299, "cut on a character boundary");
+        assert!(cut.starts_with("ab é"));
+        let words = "word ".repeat(100); // 499 bytes once joined
+        assert_eq!(one_line(&words), words.trim_end()[..300]);
     }
 
     #[test]
