@@ -417,10 +417,12 @@ impl Store {
         if current == SCHEMA_VERSION {
             return Ok(());
         }
+        // Every step still to take, in ONE transaction (one commit, one
+        // fsync, for a new store too): all of them happen, or none.
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(self.err("migrate"))?;
         loop {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(self.err("migrate"))?;
             let version: i64 = tx
                 .query_row("PRAGMA user_version", [], |r| r.get(0))
                 .map_err(self.err("read the schema version of"))?;
@@ -436,13 +438,12 @@ impl Store {
                 });
             }
             if version == SCHEMA_VERSION {
-                return Ok(());
+                return tx.commit().map_err(self.err("migrate"));
             }
             tx.execute_batch(MIGRATIONS[version as usize])
                 .map_err(self.err("migrate"))?;
             tx.pragma_update(None, "user_version", version + 1)
                 .map_err(self.err("migrate"))?;
-            tx.commit().map_err(self.err("migrate"))?;
         }
     }
 
@@ -765,6 +766,28 @@ impl Store {
             .and_then(|mut q| q.query_row([report], |r| r.get::<_, i64>(0)))
             .map(|n| n > 0)
             .map_err(self.err("read"))
+    }
+
+    /// [`Store::report_recorded`] for many reports at once, in one read
+    /// transaction (one lock of the log, not one per report); the answers
+    /// are in the order asked.
+    pub fn reports_recorded(&self, reports: &[&str]) -> Result<Vec<bool>> {
+        let mut conn = self.lock();
+        let tx = conn.transaction().map_err(self.err("read"))?;
+        let mut out = Vec::with_capacity(reports.len());
+        {
+            let mut q = tx
+                .prepare_cached("SELECT count(*) FROM processed_reports WHERE report = ?1")
+                .map_err(self.err("read"))?;
+            for r in reports {
+                let n: i64 = q
+                    .query_row([r], |row| row.get(0))
+                    .map_err(self.err("read"))?;
+                out.push(n > 0);
+            }
+        }
+        tx.commit().map_err(self.err("read"))?;
+        Ok(out)
     }
 
     /// [`Store::record_report`] for many reports in ONE transaction (one
@@ -1330,6 +1353,14 @@ mod tests {
         // Known before, fresh, the same again in this batch, fresh.
         assert_eq!(fresh, [false, true, false, true]);
         assert!(store.report_recorded("mid:new").unwrap());
+        // Asked together, answered in the order asked.
+        assert_eq!(
+            store
+                .reports_recorded(&["mid:other", "mid:never", "mid:old", "mid:never"])
+                .unwrap(),
+            [true, false, true, false]
+        );
+        assert_eq!(store.reports_recorded(&[]).unwrap(), Vec::<bool>::new());
         assert_eq!(
             store.soft_bounce_issues(&key("b@x.example")).unwrap(),
             ["issue-1"]

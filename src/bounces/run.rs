@@ -243,8 +243,9 @@ impl Run {
     /// unrecognised ones to `folders.needs_look`), never before its commit.
     /// With more than one batch, filing runs on a second connection (opened
     /// with `connect`) beside the fetching; if the server refuses it, the
-    /// reading connection files everything once it has read it all. Folders are created if missing; without MOVE,
-    /// messages are flagged in place. `progress` hears of each message.
+    /// reading connection files everything once it has read it all. Folders
+    /// are created if missing; without MOVE, messages are flagged in place.
+    /// `progress` hears of each message.
     pub async fn drain(
         &mut self,
         connect: &Connect,
@@ -588,12 +589,14 @@ impl Judge {
             let key = (report.kind != Kind::Unknown).then(|| report_key(&report, raw));
             (report, key)
         });
+        let keys: Vec<&str> = reports.iter().filter_map(|(_, k)| k.as_deref()).collect();
+        let mut recorded = self.store.reports_recorded(&keys)?.into_iter();
         for (index, (report, key)) in reports.into_iter().enumerate() {
             let Some(key) = key else {
                 out[index] = Some(Processed::NeedsLook(report));
                 continue;
             };
-            if self.store.report_recorded(&key)? {
+            if recorded.next().expect("one answer per key") {
                 out[index] = Some(Processed::AlreadyCounted(report));
                 continue;
             }
