@@ -328,10 +328,14 @@ impl Printer {
             }
         );
         if !tally.needs_look.is_empty() {
-            println!("needs a look (not recognised, nothing recorded):");
+            // One write for the list, not one per line.
+            let mut list = String::from("needs a look (not recognised, nothing recorded):\n");
             for f in &tally.needs_look {
-                println!("  {f}");
+                list.push_str("  ");
+                list.push_str(f);
+                list.push('\n');
             }
+            print!("{list}");
         }
     }
 }
