@@ -8,6 +8,7 @@
 #        LETTERPRESS_BIN (a release binary to measure instead of building one)
 # Needs: python3 with pip and flufl.bounce (pip install flufl.bounce).
 set -euo pipefail
+shopt -s inherit_errexit
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
@@ -25,9 +26,22 @@ import os, sys
 src, dst, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 files = sorted(f for f in os.listdir(src) if f.endswith(".txt"))
 data = [open(os.path.join(src, f), "rb").read() for f in files]
+# Each copy is a report of its own, as 10,000 real bounces would be: its
+# top-level Message-ID gets the copy's number (the messages without one get
+# an X-Bench-Copy header, which changes the digest they are known by), so
+# no copy is "already counted" because an earlier copy was.
+import re
+mid = re.compile(rb"(?im)^(message-id:[ \t]*(?:\r?\n[ \t]+)?<?)([^>\s]*)")
 for i in range(n):
+    raw = data[i % len(data)]
+    cut = re.search(rb"\r?\n\r?\n", raw)
+    head, body = (raw[:cut.start()], raw[cut.start():]) if cut else (raw, b"")
+    head, found = mid.subn(lambda m: m.group(1) + m.group(2) + b".copy%d" % i, head, count=1)
+    if not found:
+        eol = b"\r\n" if b"\r\n" in head else b"\n"
+        head = b"X-Bench-Copy: %d" % i + eol + head
     with open(os.path.join(dst, f"{i:06}.txt"), "wb") as fp:
-        fp.write(data[i % len(data)])
+        fp.write(head + body)
 PY
 echo "== $COUNT messages ($(du -sh "$WORK/mail" | cut -f1)) from $(ls "$SAMPLES" | grep -c '\.txt$') samples"
 
@@ -58,31 +72,48 @@ print(f"classified {len(raws)} messages in {s:.3f} s ({len(raws)/s:.0f} messages
 PY
 
 # ---------------------------------------------------------------------------
-# End to end over IMAP (goal: at most 1.5x a bare imaplib fetch): the same
-# messages in two users' INBOXes of a real Dovecot; first Python's imaplib
-# only fetches them all (UID FETCH BODY.PEEK[] in batches of 500, as
-# letterpress does), then `letterpress bounces --imap` fetches, classifies,
-# commits each batch to the store (one transaction per batch of 500) and
-# files every message, twice, each with a store of its own: by the default
-# MOVE to letterpress/processed (on a second connection while the next
-# batch is fetched), and with --flag-in-place (STORE of flags).
+# End to end over IMAP (goal: at most 1.5x a bare imaplib fetch), in ROUNDS
+# rounds (default 3) on one real Dovecot. Every measured run reads a user's
+# INBOX of its own, all alike: the same messages, delivered to new/ and
+# indexed once (EXAMINE) before anything is timed, so each run's SELECT
+# does the same work (Dovecot moves them to cur/). Each round:
+#  - imaplib, bare fetch: UID FETCH BODY.PEEK[] in batches of 500, as
+#    letterpress fetches;
+#  - imaplib, fetch + MOVE (for reference: no classifying, no store): the
+#    same fetch, each batch moved on a second connection (in a thread)
+#    while the next is fetched: what filing by MOVE costs the server, the
+#    least any client that files its messages can take;
+#  - letterpress bounces --imap: fetches, classifies, commits each batch to
+#    a store of its own (one transaction per batch), and files every
+#    message by the default MOVE to letterpress/processed (on a second
+#    connection while the next batch is fetched);
+#  - imaplib, fetch + STORE (reference, as above, with the flags
+#    letterpress sets instead of a MOVE);
+#  - letterpress with --flag-in-place (UID STORE of keywords, no MOVE).
+# Each ratio is to the same round's bare fetch; the medians close the run.
 # Needs dovecot-imapd and root (Dovecot's mail processes run as the dovecot
 # user).
 if [ ! -x /usr/sbin/dovecot ] || [ "$(id -u)" != 0 ]; then
     echo "== IMAP: skipped (needs /usr/sbin/dovecot and root)"
     exit 0
 fi
+ROUNDS=${ROUNDS:-3}
 IMAP=$WORK/imap
 mkdir -p "$IMAP/run" "$IMAP/state"
-for u in bounces flags; do
+UID_=$(id -u dovecot) GID_=$(id -g dovecot)
+USERS=()
+for r in $(seq "$ROUNDS"); do
+    USERS+=("bare$r" "refmove$r" "refflag$r" "move$r" "flag$r")
+done
+: >"$IMAP/users"
+for u in "${USERS[@]}"; do
     mkdir -p "$IMAP/mail/$u/new" "$IMAP/mail/$u/cur" "$IMAP/mail/$u/tmp"
     cp "$WORK"/mail/* "$IMAP/mail/$u/new/"
+    printf '%s:{PLAIN}bench:%s:%s::%s::\n' "$u" "$UID_" "$GID_" "$IMAP/mail" >>"$IMAP/users"
 done
 chmod 755 "$WORK" "$IMAP"
-UID_=$(id -u dovecot) GID_=$(id -g dovecot)
 chown -R "$UID_:$GID_" "$IMAP/mail"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-printf '%s:{PLAIN}bench:%s:%s::%s::\n' bounces "$UID_" "$GID_" "$IMAP/mail" flags "$UID_" "$GID_" "$IMAP/mail" >"$IMAP/users"
 cat >"$IMAP/dovecot.conf" <<CONF
 protocols = imap
 listen = 127.0.0.1
@@ -119,21 +150,44 @@ for _ in $(seq 100); do
     python3 -c "import socket; socket.create_connection(('127.0.0.1', $PORT))" 2>/dev/null && break
     sleep 0.1
 done
-# Let Dovecot index the new mail once, so no side pays for it.
-python3 - "$PORT" <<'PY'
+# Index every INBOX once (read-only: the mail stays in new/), so no run
+# pays for that and every run finds the same state.
+python3 - "$PORT" "${USERS[@]}" <<'PY'
 import imaplib, sys
-for user in ("bounces", "flags"):
+held = set()
+for user in sys.argv[2:]:
     M = imaplib.IMAP4("127.0.0.1", int(sys.argv[1])); M.login(user, "bench")
-    print(f"== IMAP INBOX of {user} holds", M.select("INBOX", readonly=True)[1][0].decode(), "messages")
+    held.add(M.select("INBOX", readonly=True)[1][0].decode())
     M.logout()
+print(f"== {len(sys.argv) - 2} INBOXes indexed, each holding {', '.join(sorted(held))} messages")
 PY
 
-echo "== Python imaplib, bare fetch of every message:"
-python3 - "$PORT" "$WORK/bare.s" <<'PY'
-import imaplib, sys, time
+# imaplib USER [move|flag]: the bare fetch; with "move" or "flag", each
+# fetched batch is also handed to a second connection (in a thread of its
+# own) that MOVEs it or STOREs the same flags letterpress sets, while the
+# next batch is fetched. Prints the seconds.
+imaplib_run() {
+    python3 - "$PORT" "$@" <<'PY'
+import imaplib, queue, sys, threading, time
+port, user = int(sys.argv[1]), sys.argv[2]
+mode = sys.argv[3] if len(sys.argv) > 3 else "bare"
 t = time.perf_counter()
-M = imaplib.IMAP4("127.0.0.1", int(sys.argv[1])); M.login("bounces", "bench")
+M = imaplib.IMAP4("127.0.0.1", port); M.login(user, "bench")
 M.select("INBOX")
+if mode != "bare":
+    F = imaplib.IMAP4("127.0.0.1", port); F.login(user, "bench")
+    if mode == "move":
+        F.create("done")
+    F.select("INBOX")
+    todo = queue.Queue()
+    def filer():
+        while (b := todo.get()) is not None:
+            if mode == "move":
+                r = F.uid("MOVE", f"{b[0]}:{b[-1]}", "done")
+            else:
+                r = F.uid("STORE", f"{b[0]}:{b[-1]}", "+FLAGS.SILENT", "(\\Seen $LetterpressProcessed)")
+            assert r[0] == "OK", r
+    filing = threading.Thread(target=filer); filing.start()
 uids = sorted(int(u) for u in M.uid("SEARCH", None, "ALL")[1][0].split())
 n = size = 0
 for i in range(0, len(uids), 500):
@@ -142,46 +196,82 @@ for i in range(0, len(uids), 500):
     for x in data:
         if isinstance(x, tuple):
             n += 1; size += len(x[1])
+    if mode != "bare":
+        todo.put(b)
+if mode != "bare":
+    todo.put(None); filing.join(); F.logout()
 M.logout()
-s = time.perf_counter() - t
-print(f"fetched {n} messages ({size / 1e6:.0f} MB) in {s:.3f} s")
-open(sys.argv[2], "w").write(f"{s}")
+assert n == len(uids), (n, len(uids))
+print(f"{time.perf_counter() - t:.4f} {n} {size}")
 PY
+}
 
-# lp_imap NAME USER [FLAGS...]: a run in a project (and store) of its own.
+# lp_imap USER [FLAGS...]: a run in a project (and store) of its own; prints
+# the seconds and the run's summary line.
 lp_imap() {
-    local name=$1 user=$2
-    shift 2
-    local project=$WORK/project-$name
+    local user=$1
+    shift
+    local project=$WORK/project-$user
     mkdir -p "$project"
     sed "s|^templates = .*|templates = \"$ROOT/templates\"|" "$ROOT/letterpress.toml" >"$project/letterpress.toml"
     printf '[[subscriber]]\nemail = "reader@example.com"\n' >"$project/subscribers.toml"
-    local start end
+    local start end summary
     start=$(date +%s.%N)
-    LETTERPRESS_IMAP_PASSWORD=bench "$LP" --config "$project/letterpress.toml" \
-        bounces --imap "imap://$user@127.0.0.1:$PORT/INBOX" "$@" 2>/dev/null | grep ' messages: '
+    summary=$(LETTERPRESS_IMAP_PASSWORD=bench "$LP" --config "$project/letterpress.toml" \
+        bounces --imap "imap://$user@127.0.0.1:$PORT/INBOX" "$@" 2>/dev/null | grep ' messages: ')
     end=$(date +%s.%N)
-    python3 -c "
-s = $end - $start
-bare = float(open('$WORK/bare.s').read())
-print(f'took {s:.3f} s: {s / bare:.2f}x the bare fetch (goal <= 1.5x)')"
+    echo "$(python3 -c "print(f'{$end - $start:.4f}')") $summary"
 }
 
-echo "== letterpress bounces --imap (fetch, classify, commit, MOVE every message):"
-lp_imap move bounces
-echo "== letterpress bounces --imap --flag-in-place (fetch, classify, commit, flag every message):"
-lp_imap flag flags --flag-in-place
-python3 - "$PORT" <<'PY'
+RATIOS=$WORK/ratios
+: >"$RATIOS"
+for r in $(seq "$ROUNDS"); do
+    # $(...) so that a failed run stops the bench (set -e).
+    out=$(imaplib_run "bare$r")
+    read -r bare n size <<<"$out"
+    out=$(imaplib_run "refmove$r" move)
+    read -r refmove _ <<<"$out"
+    out=$(lp_imap "move$r")
+    read -r move move_summary <<<"$out"
+    out=$(imaplib_run "refflag$r" flag)
+    read -r refflag _ <<<"$out"
+    out=$(lp_imap "flag$r" --flag-in-place)
+    read -r flag flag_summary <<<"$out"
+    echo "== round $r of $ROUNDS ($n messages, $((size / 1000000)) MB):"
+    python3 - "$bare" "$refmove" "$move" "$refflag" "$flag" "$RATIOS" <<'PY'
+import sys
+bare, refmove, move, refflag, flag = map(float, sys.argv[1:6])
+print(f"   imaplib, bare fetch                             {bare:.3f} s")
+print(f"   imaplib, fetch + MOVE on a 2nd connection       {refmove:.3f} s  {refmove / bare:.2f}x")
+print(f"   letterpress bounces (MOVE)                      {move:.3f} s  {move / bare:.2f}x")
+print(f"   imaplib, fetch + STORE flags on a 2nd connection {refflag:.3f} s  {refflag / bare:.2f}x")
+print(f"   letterpress bounces --flag-in-place             {flag:.3f} s  {flag / bare:.2f}x")
+open(sys.argv[6], "a").write(f"{refmove / bare} {move / bare} {refflag / bare} {flag / bare}\n")
+PY
+    if [ "$r" = 1 ]; then
+        echo "   (letterpress, each run: $move_summary)"
+    fi
+done
+python3 - "$RATIOS" <<'PY'
+import statistics, sys
+rows = [list(map(float, l.split())) for l in open(sys.argv[1])]
+refmove, move, refflag, flag = (statistics.median(c) for c in zip(*rows))
+print(f"== medians of {len(rows)} rounds, as multiples of the bare fetch (goal for letterpress <= 1.5x):")
+print(f"   MOVE:  letterpress {move:.2f}x; imaplib fetching and moving, nothing else, {refmove:.2f}x")
+print(f"   flags: letterpress {flag:.2f}x; imaplib fetching and flagging, nothing else, {refflag:.2f}x")
+PY
+python3 - "$PORT" "$ROUNDS" <<'PY'
 import imaplib, sys
-M = imaplib.IMAP4("127.0.0.1", int(sys.argv[1])); M.login("bounces", "bench")
-left = M.select("INBOX", readonly=True)[1][0].decode()
-done = M.select("letterpress.processed", readonly=True)[1][0].decode()
-look = M.select("letterpress.needs-a-look", readonly=True)[1][0].decode()
-print(f"bounces: left in INBOX: {left}, in letterpress.processed: {done}, in letterpress.needs-a-look: {look}")
-M.logout()
-M = imaplib.IMAP4("127.0.0.1", int(sys.argv[1])); M.login("flags", "bench")
-M.select("INBOX", readonly=True)
-unflagged = len(M.search(None, "UNKEYWORD", "$LetterpressProcessed", "UNKEYWORD", "$LetterpressNeedsLook")[1][0].split())
-print(f"flags: {unflagged} messages of INBOX left without a letterpress keyword")
-M.logout()
+port, rounds = int(sys.argv[1]), int(sys.argv[2])
+for r in range(1, rounds + 1):
+    M = imaplib.IMAP4("127.0.0.1", port); M.login(f"move{r}", "bench")
+    left = int(M.select("INBOX", readonly=True)[1][0])
+    filed = sum(int(M.select(f, readonly=True)[1][0]) for f in ("letterpress.processed", "letterpress.needs-a-look"))
+    M.logout()
+    M = imaplib.IMAP4("127.0.0.1", port); M.login(f"flag{r}", "bench")
+    M.select("INBOX", readonly=True)
+    bare = len(M.search(None, "UNKEYWORD", "$LetterpressProcessed", "UNKEYWORD", "$LetterpressNeedsLook")[1][0].split())
+    M.logout()
+    assert left == 0 and filed > 0 and bare == 0, (r, left, filed, bare)
+print("== checked: every message filed (MOVE runs: INBOX empty; flag runs: every message has a letterpress keyword)")
 PY
