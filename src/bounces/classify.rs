@@ -1087,7 +1087,10 @@ To: anderer@leser.example\r\n";
             .map(|f| (f.address.as_str(), f.status.map(|s| s.to_string())))
             .collect();
         assert_eq!(got, [("weg@leser.example", Some("5.1.1".to_string()))]);
-        assert_eq!(r.original.message_id.as_deref(), Some("040.de@news.example"));
+        assert_eq!(
+            r.original.message_id.as_deref(),
+            Some("040.de@news.example")
+        );
     }
 
     #[test]
