@@ -741,19 +741,10 @@ fn regexes() -> &'static Regexes {
     R.get_or_init(|| Regexes {
         address: Regex::new(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
             .expect("address regex"),
-        cut: Regex::new(concat!(
-            r"(?im)^(?:",
-            // A separator line that announces the copy of the original.
-            r"\s*[-=_*]{3,}.*(?-u:\b)(?:original|copy|header|headers|returned|unsent|below)(?-u:\b)",
-            r"|\s*(?:original message follows|original message as received|below this line is a copy",
-            r"|a copy of the original message|this is a copy of the message|old message:",
-            r"|your message reads|unsent message below|returned message|here is your message",
-            r"|content-type: message/rfc822|received: from|return-path:)",
-            r")",
-        ))
-        .expect("cut regex"),
-        header_line: Regex::new(r"(?i)^\s*[*•-]?\s*(?:to|from|cc|sender|reply-to|subject|sent|date)\s*:")
-            .expect("header line regex"),
+        header_line: Regex::new(
+            r"(?i)^\s*[*•-]?\s*(?:to|from|cc|sender|reply-to|subject|sent|date)\s*:",
+        )
+        .expect("header line regex"),
         prefix: Regex::new(r"(?i)^(?:smtp|rfc822)[=:]").expect("prefix regex"),
         status: Regex::new(r"(?-u:\b)([245])\.([0-9]{1,3})\.([0-9]{1,3})(?-u:\b)")
             .expect("status regex"),
@@ -763,7 +754,6 @@ fn regexes() -> &'static Regexes {
 
 struct Regexes {
     address: Regex,
-    cut: Regex,
     header_line: Regex,
     prefix: Regex,
     status: Regex,
@@ -771,16 +761,85 @@ struct Regexes {
 }
 
 /// Where the quoted original starts in a plain bounce's text.
+///
+/// That is the first line announcing the copy (see [`announces_original`])
+/// or, when blank lines come right before it, the first of those: where a
+/// search for `(?m)^\s*` followed by the announcement would start. Written
+/// out rather than as one large case-insensitive regular expression (the
+/// same answers, see the tests; a little less CPU when batches are
+/// classified on many threads); ASCII case is ignored.
 fn cut_point(text: &str) -> Option<usize> {
-    regexes().cut.find(text).map(|m| m.start())
+    let mut blank_from: Option<usize> = None;
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        let start = at;
+        at += line.len();
+        let body = line.trim_start();
+        if body.is_empty() {
+            blank_from.get_or_insert(start);
+        } else if announces_original(body) {
+            return Some(blank_from.unwrap_or(start));
+        } else {
+            blank_from = None;
+        }
+    }
+    None
 }
 
+/// The lines (leading white space removed) that start the copy of the
+/// original in a plain bounce: a separator of three or more `-=_*` with one
+/// of [`SEPARATOR_WORDS`] later on the line, or one of [`COPY_PHRASES`] at
+/// its start.
+fn announces_original(line: &str) -> bool {
+    let b = line.as_bytes();
+    let starts = |p: &str| b.len() >= p.len() && b[..p.len()].eq_ignore_ascii_case(p.as_bytes());
+    if COPY_PHRASES.iter().any(|p| starts(p)) {
+        return true;
+    }
+    if b.len() < 3 || !b[..3].iter().all(|c| b"-=_*".contains(c)) {
+        return false;
+    }
+    // A whole word (ASCII word boundaries) anywhere after the separator.
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    (3..b.len()).any(|p| {
+        !word(b[p - 1])
+            && SEPARATOR_WORDS.iter().any(|w| {
+                let end = p + w.len();
+                end <= b.len()
+                    && b[p..end].eq_ignore_ascii_case(w.as_bytes())
+                    && b.get(end).map_or(true, |&c| !word(c))
+            })
+    })
+}
+
+/// Words that, on a separator line, announce the copy of the original.
+const SEPARATOR_WORDS: [&str; 7] = [
+    "original", "copy", "header", "headers", "returned", "unsent", "below",
+];
+
+/// Line openings (lower case) that announce the copy of the original.
+const COPY_PHRASES: [&str; 13] = [
+    "original message follows",
+    "original message as received",
+    "below this line is a copy",
+    "a copy of the original message",
+    "this is a copy of the message",
+    "old message:",
+    "your message reads",
+    "unsent message below",
+    "returned message",
+    "here is your message",
+    "content-type: message/rfc822",
+    "received: from",
+    "return-path:",
+];
+
 fn first_reply_code(text: &str) -> Option<u16> {
-    regexes()
-        .reply
-        .captures(text)
-        .and_then(|c| c.get(1))
-        .and_then(|m| m.as_str().parse().ok())
+    // The match is the code with at most one delimiter on each side (none
+    // is a digit): no capture group needed to read it.
+    let m = regexes().reply.find(text)?;
+    let code = m.as_str().trim_start_matches(|c: char| !c.is_ascii_digit());
+    code.get(..3)?.parse().ok()
 }
 
 fn first_status(text: &str) -> Option<EnhancedStatus> {
@@ -1119,6 +1178,98 @@ gone@campus.example, but this address is no longer valid.\r\n";
         assert!(cut.starts_with("ab é"));
         let words = "word ".repeat(100); // 499 bytes once joined
         assert_eq!(one_line(&words), words.trim_end()[..300]);
+    }
+
+    /// The one regular expression `cut_point` used to be.
+    fn cut_regex() -> Regex {
+        Regex::new(concat!(
+            r"(?im)^(?:",
+            r"\s*[-=_*]{3,}.*(?-u:\b)(?:original|copy|header|headers|returned|unsent|below)(?-u:\b)",
+            r"|\s*(?:original message follows|original message as received|below this line is a copy",
+            r"|a copy of the original message|this is a copy of the message|old message:",
+            r"|your message reads|unsent message below|returned message|here is your message",
+            r"|content-type: message/rfc822|received: from|return-path:)",
+            r")",
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn cut_point_finds_what_the_regular_expression_found() {
+        let re = cut_regex();
+        let pieces = [
+            "",
+            " ",
+            "\t",
+            "\r",
+            "\u{a0}",
+            "x",
+            "é",
+            "_",
+            "-",
+            "---",
+            "===",
+            "***",
+            "__",
+            "___",
+            "-=*",
+            "--- ",
+            "original",
+            "Original",
+            "ORIGINAL",
+            "headers",
+            "header",
+            "headerx",
+            "xcopy",
+            "copy",
+            "below",
+            "unsent",
+            "returned",
+            "message",
+            ":",
+            "Original message follows",
+            "returned message",
+            "Received: from",
+            "return-path:",
+            "Content-Type: message/rfc822",
+            "old message:",
+            "é---copy",
+        ];
+        // Every text of up to four lines made of up to three pieces each,
+        // from a fixed pseudo-random walk (the same cases every run).
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for _ in 0..20_000 {
+            let mut text = String::new();
+            for _ in 0..1 + next(4) {
+                for _ in 0..next(4) {
+                    text.push_str(pieces[next(pieces.len())]);
+                }
+                text.push_str(["\n", "\r\n", "\n\n"][next(3)]);
+            }
+            if next(4) == 0 {
+                text.pop();
+            }
+            assert_eq!(
+                cut_point(&text),
+                re.find(&text).map(|m| m.start()),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn reply_codes_are_read_without_captures() {
+        assert_eq!(first_reply_code("550 no such user"), Some(550));
+        assert_eq!(first_reply_code("said: (452) mailbox full"), Some(452));
+        assert_eq!(first_reply_code("host\u{a0}554-denied"), Some(554));
+        assert_eq!(first_reply_code("[421]"), Some(421));
+        assert_eq!(first_reply_code("5501 600 250 ok"), None);
     }
 
     #[test]
