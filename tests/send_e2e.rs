@@ -301,19 +301,6 @@ fn test_addresses_and_dry_run() {
     );
 }
 
-fn openssl(args: &[&str], dir: &Path) {
-    let o = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
-
 #[test]
 fn starttls_and_implicit_tls_with_auth_and_the_password_stays_secret() {
     let certs = tempfile::tempdir().unwrap();
@@ -431,18 +418,16 @@ fn dkim_signatures_verify_with_dkimpy() {
     if !common::has_program("openssl", &["version"]) {
         return common::skip("openssl is needed to make DKIM test keys");
     }
-    openssl(
-        &["genpkey", "-algorithm", "ed25519", "-out", "ed.pem"],
+    common::openssl(
         keys.path(),
+        &["genpkey", "-algorithm", "ed25519", "-out", "ed.pem"],
     );
-    openssl(&["genrsa", "-out", "rsa.pem", "2048"], keys.path());
+    common::openssl(keys.path(), &["genrsa", "-out", "rsa.pem", "2048"]);
     for (alg, file, k) in [("ed25519", "ed.pem", "ed25519"), ("rsa", "rsa.pem", "rsa")] {
-        let der = Command::new("openssl")
-            .args(["pkey", "-in", file, "-pubout", "-outform", "DER"])
-            .current_dir(keys.path())
-            .output()
-            .unwrap()
-            .stdout;
+        let der = common::openssl(
+            keys.path(),
+            &["pkey", "-in", file, "-pubout", "-outform", "DER"],
+        );
         use base64::Engine as _;
         let b64 = base64::engine::general_purpose::STANDARD;
         let p = if alg == "ed25519" {
