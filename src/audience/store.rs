@@ -715,6 +715,9 @@ fn insert(tx: &rusqlite::Transaction<'_>, events: &[Event]) -> rusqlite::Result<
     Ok(())
 }
 
+/// Whether one report was counted (0 or 1), by its name.
+const REPORT_RECORDED: &str = "SELECT count(*) FROM processed_reports WHERE report = ?1";
+
 impl Store {
     /// Records the events of one bounce report, named `report` (its
     /// Message-ID, or a digest of it), in one transaction with the mark that
@@ -762,7 +765,7 @@ impl Store {
         // Cached: `bounces` asks once per message, and preparing the
         // statement anew each time was most of the cost.
         self.lock()
-            .prepare_cached("SELECT count(*) FROM processed_reports WHERE report = ?1")
+            .prepare_cached(REPORT_RECORDED)
             .and_then(|mut q| q.query_row([report], |r| r.get::<_, i64>(0)))
             .map(|n| n > 0)
             .map_err(self.err("read"))
@@ -777,7 +780,7 @@ impl Store {
         let mut out = Vec::with_capacity(reports.len());
         {
             let mut q = tx
-                .prepare_cached("SELECT count(*) FROM processed_reports WHERE report = ?1")
+                .prepare_cached(REPORT_RECORDED)
                 .map_err(self.err("read"))?;
             for r in reports {
                 let n: i64 = q
